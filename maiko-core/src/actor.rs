@@ -1,0 +1,112 @@
+use std::future::Future;
+
+use crate::{Envelope, Error, Event, Result, StepAction};
+
+/// An actor: state plus the code that reacts to events.
+///
+/// Every method is an `async fn` you may override; none needs an attribute
+/// macro. The runtime calls them from one task per actor, never two at once:
+///
+/// 1. [`on_start`](Self::on_start) once;
+/// 2. then, repeatedly, up to `max_events_per_tick` calls of
+///    [`handle_event`](Self::handle_event) for the events in the mailbox and
+///    one call of [`step`](Self::step) when it is due (never cancelled by an
+///    arriving event);
+/// 3. after the mailbox is drained at shutdown (or the actor stopped itself,
+///    or failed), [`on_shutdown`](Self::on_shutdown) exactly once.
+///
+/// An error from `handle_event` or `step` goes to [`on_error`](Self::on_error),
+/// which propagates it by default: the actor then fails, the rest of its
+/// mailbox is counted as lost, `on_shutdown` still runs, and
+/// [`Supervisor::stop`](crate::Supervisor::stop) reports the failure. A panic
+/// is treated the same way.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::{Actor, Envelope, Event, Result};
+///
+/// #[derive(Clone)]
+/// struct Order(u64);
+/// impl Event for Order {}
+///
+/// #[derive(Default)]
+/// struct Tally { total: u64 }
+///
+/// impl Actor for Tally {
+///     type Event = Order;
+///
+///     async fn handle_event(&mut self, envelope: &Envelope<Order>) -> Result {
+///         self.total += envelope.event().0;
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Actor: Send + 'static {
+    /// The event type of the supervisor this actor runs on.
+    type Event: Event;
+
+    /// Handle one event from the mailbox.
+    ///
+    /// Publishing from here is always admitted while the runtime runs, and
+    /// also while it drains, within the drain hop limit: work accepted before
+    /// a stop flows to the end of the pipeline.
+    ///
+    /// # Errors
+    ///
+    /// An error is passed to [`on_error`](Self::on_error). Return
+    /// [`Error::Interrupted`] to say "stopped early because of the shutdown":
+    /// the event then counts as interrupted and the actor keeps going.
+    fn handle_event(
+        &mut self,
+        envelope: &Envelope<Self::Event>,
+    ) -> impl Future<Output = Result> + Send {
+        let _ = envelope;
+        async { Ok(()) }
+    }
+
+    /// Produce work on the actor's own initiative; the returned
+    /// [`StepAction`] says when to call it again. The default returns
+    /// [`StepAction::Never`].
+    ///
+    /// Once a stop was requested, `step` is not called again, and publishes
+    /// from a `step` already running are refused with [`Error::Stopping`].
+    ///
+    /// # Errors
+    ///
+    /// An error is passed to [`on_error`](Self::on_error).
+    fn step(&mut self) -> impl Future<Output = Result<StepAction>> + Send {
+        async { Ok(StepAction::Never) }
+    }
+
+    /// Runs once before the first event or step.
+    ///
+    /// # Errors
+    ///
+    /// An error fails the actor before it started: its mailbox is counted as
+    /// lost and `on_shutdown` does not run.
+    fn on_start(&mut self) -> impl Future<Output = Result> + Send {
+        async { Ok(()) }
+    }
+
+    /// Runs once at the end, after the mailbox was drained, also when the
+    /// actor failed. Final writes belong here.
+    ///
+    /// # Errors
+    ///
+    /// An error is reported as the actor's failure.
+    fn on_shutdown(&mut self) -> impl Future<Output = Result> + Send {
+        async { Ok(()) }
+    }
+
+    /// Decide what an error from `handle_event` or `step` means: return
+    /// `Ok(())` to carry on, or the error to fail the actor. The default
+    /// propagates every error.
+    ///
+    /// # Errors
+    ///
+    /// The error that fails the actor.
+    fn on_error(&mut self, error: Error) -> Result {
+        Err(error)
+    }
+}

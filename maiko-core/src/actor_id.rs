@@ -1,0 +1,73 @@
+use std::{fmt, hash, sync::Arc};
+
+/// The name of a registered actor, cheap to clone.
+///
+/// The runtime stamps it on every event an actor publishes (see
+/// [`Meta::actor_id`](crate::Meta::actor_id)); an actor cannot publish under
+/// another actor's id.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::ActorId;
+///
+/// let id = ActorId::new("ingest");
+/// assert_eq!(id.as_str(), "ingest");
+/// assert_eq!(id, ActorId::from("ingest"));
+/// assert_eq!(id.to_string(), "ingest");
+/// ```
+#[derive(Debug, Clone, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct ActorId(Arc<str>);
+
+impl ActorId {
+    /// An actor id with the given name.
+    #[must_use]
+    pub fn new(id: &str) -> Self {
+        Self(Arc::from(id))
+    }
+
+    /// The name.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for ActorId {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for ActorId {}
+
+impl hash::Hash for ActorId {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ActorId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+impl From<String> for ActorId {
+    fn from(id: String) -> Self {
+        Self(Arc::from(id))
+    }
+}
+
+impl AsRef<str> for ActorId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}

@@ -1,0 +1,178 @@
+use std::{borrow::Cow, fmt, future::Future, sync::Arc};
+
+use tokio::sync::mpsc::Sender;
+
+use crate::{
+    ActorId, EventId, IntoEnvelope, Result, SendError,
+    internal::{broker::Mail, cell::ActorCell, publish::Publisher, runtime::Runtime},
+};
+
+/// An actor's link to the runtime, handed to the factory passed to
+/// [`Supervisor::add_actor`](crate::Supervisor::add_actor).
+///
+/// Keep it in the actor to publish events, stop the actor or the runtime,
+/// and watch for the shutdown. Every event published through it carries this
+/// actor's id: an actor cannot publish as another.
+///
+/// Whether a publish counts as "from a handler" (admitted while the runtime
+/// drains) is decided by whether this actor is inside `handle_event` at the
+/// time. A clone moved into a separate task therefore publishes as the
+/// handler while a handler runs and as an outsider otherwise.
+pub struct Context<E> {
+    pub(crate) cell: Arc<ActorCell>,
+    pub(crate) inbox: Sender<Mail<E>>,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) topic_name: fn(&E) -> Cow<'static, str>,
+}
+
+impl<E> Clone for Context<E> {
+    fn clone(&self) -> Self {
+        Self {
+            cell: Arc::clone(&self.cell),
+            inbox: self.inbox.clone(),
+            runtime: Arc::clone(&self.runtime),
+            topic_name: self.topic_name,
+        }
+    }
+}
+
+impl<E: crate::Event> Context<E> {
+    /// Publish an event under this actor's id, waiting for room in the
+    /// actor's channel to the broker.
+    ///
+    /// Accepts an event or an [`Envelope`](crate::Envelope); of an envelope,
+    /// only the event and parent id are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopping`](crate::Error::Stopping) if the gate refused the
+    /// event (the runtime is stopping); it then reached no one. Use
+    /// [`publish`](Self::publish) to get the event back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, the event
+    /// was not published.
+    pub async fn send<IE: Into<IntoEnvelope<E>>>(&self, event: IE) -> Result {
+        let (event, parent) = event.into().into_parts();
+        self.publisher().publish(event, parent).await.map_err(Into::into)
+    }
+
+    /// Publish an event marked as an answer to `parent_id`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_child_event<IE: Into<IntoEnvelope<E>>>(
+        &self,
+        event: IE,
+        parent_id: EventId,
+    ) -> Result {
+        let (event, _) = event.into().into_parts();
+        self.publisher()
+            .publish(event, Some(parent_id))
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Publish an event; if it is refused, get it back inside the error.
+    ///
+    /// # Errors
+    ///
+    /// A [`SendError`] holding the event and the reason
+    /// ([`Error::Stopping`](crate::Error::Stopping)).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn publish(&self, event: E) -> std::result::Result<(), SendError<E>> {
+        self.publisher().publish(event, None).await
+    }
+
+    fn publisher(&self) -> Publisher<'_, E> {
+        Publisher {
+            runtime: &self.runtime,
+            inbox: &self.inbox,
+            id: &self.cell.id,
+            origin: self.cell.origin(),
+            cell: Some((&self.cell, self.topic_name)),
+        }
+    }
+}
+
+impl<E> Context<E> {
+    /// Stop this actor; the others keep running.
+    ///
+    /// The actor takes no new events; it finishes the event in hand, handles
+    /// what is already in its mailbox, runs `on_shutdown` and ends. Calling
+    /// it more than once is harmless.
+    ///
+    /// # Errors
+    ///
+    /// Never fails; the `Result` is kept for compatibility.
+    pub fn stop(&self) -> Result {
+        self.cell.request_stop();
+        Ok(())
+    }
+
+    /// Start the shutdown of the whole runtime (see
+    /// [`shutdown`](crate::shutdown)). Returns at once; any number of calls,
+    /// from anywhere, start one shutdown.
+    ///
+    /// # Errors
+    ///
+    /// Never fails; the `Result` is kept for compatibility.
+    pub fn stop_runtime(&self) -> Result {
+        self.runtime.request_stop();
+        Ok(())
+    }
+
+    /// This actor's id.
+    #[inline]
+    pub fn actor_id(&self) -> &ActorId {
+        &self.cell.id
+    }
+
+    /// This actor's name.
+    #[inline]
+    pub fn actor_name(&self) -> &str {
+        self.cell.id.as_str()
+    }
+
+    /// Whether this actor's channel to the broker is full, so a publish
+    /// would wait. Lets a producer skip optional events under load.
+    #[inline]
+    pub fn is_sender_full(&self) -> bool {
+        self.inbox.capacity() == 0
+    }
+
+    /// Whether a shutdown has started. Long handlers and steps can poll
+    /// this to stop early (returning [`Error::Interrupted`](crate::Error::Interrupted)).
+    #[inline]
+    pub fn is_stopping(&self) -> bool {
+        self.runtime.stopping.is_cancelled()
+    }
+
+    /// Resolves when a shutdown starts; for `tokio::select!` in a long
+    /// handler or step. Read-only: an actor cannot trigger it through this.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.runtime.stopping.clone().cancelled_owned()
+    }
+}
+
+impl<E> fmt::Debug for Context<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("actor_id", &self.cell.id)
+            .field("stopping", &self.is_stopping())
+            .finish_non_exhaustive()
+    }
+}

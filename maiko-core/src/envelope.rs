@@ -1,0 +1,129 @@
+use std::{fmt, hash};
+
+use crate::{ActorId, EventId, Meta};
+
+/// An event together with its [`Meta`]: the unit that travels through the
+/// runtime, shared by all subscribers behind one `Arc`.
+///
+/// Handlers receive `&Envelope<E>`. Publishing an envelope built by hand
+/// (for example `ctx.send(Envelope::new(event, id))`) is allowed for
+/// compatibility, but only its event and parent id are kept: the runtime
+/// gives it a fresh id, the current time and the real publisher's id.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::{ActorId, Envelope, EventId};
+///
+/// let parent = EventId::new();
+/// let envelope = Envelope::new("hello", ActorId::new("tester")).with_parent_id(parent);
+/// assert_eq!(*envelope.event(), "hello");
+/// assert_eq!(envelope.meta().actor_name(), "tester");
+/// assert_eq!(envelope.meta().parent_id(), Some(parent));
+/// ```
+#[derive(Clone)]
+pub struct Envelope<E> {
+    meta: Meta,
+    event: E,
+    /// Hops since the stop request (0 for events published while open).
+    pub(crate) depth: u32,
+}
+
+impl<E> Envelope<E> {
+    /// An envelope for `event` published by `actor_id`, with a fresh id.
+    #[must_use]
+    pub fn new(event: E, actor_id: ActorId) -> Self {
+        Self {
+            meta: Meta::new(actor_id, None),
+            event,
+            depth: 0,
+        }
+    }
+
+    pub(crate) fn stamped(
+        event: E,
+        actor_id: ActorId,
+        parent_id: Option<EventId>,
+        depth: u32,
+    ) -> Self {
+        Self {
+            meta: Meta::new(actor_id, parent_id),
+            event,
+            depth,
+        }
+    }
+
+    /// The same envelope, marked as an answer to `parent_id`.
+    #[must_use]
+    pub fn with_parent_id(mut self, parent_id: EventId) -> Self {
+        self.meta.set_parent(Some(parent_id));
+        self
+    }
+
+    /// The event.
+    #[inline]
+    pub fn event(&self) -> &E {
+        &self.event
+    }
+
+    /// The metadata.
+    #[inline]
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Shorthand for `self.meta().id()`.
+    #[inline]
+    pub fn id(&self) -> EventId {
+        self.meta.id()
+    }
+
+    /// The event, dropping the metadata.
+    pub fn into_event(self) -> E {
+        self.event
+    }
+
+    pub(crate) fn into_parts(self) -> (E, Option<EventId>) {
+        let parent = self.meta.parent_id();
+        (self.event, parent)
+    }
+}
+
+impl<E: PartialEq> PartialEq for Envelope<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.meta.id() == other.meta.id() && self.event == other.event
+    }
+}
+
+impl<E: Eq> Eq for Envelope<E> {}
+
+impl<E: hash::Hash> hash::Hash for Envelope<E> {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.meta.id().hash(state);
+        self.event.hash(state);
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Envelope<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("id", &self.meta.id())
+            .field("sender", &self.meta.actor_name())
+            .field("event", &self.event)
+            .field("timestamp", &self.meta.timestamp())
+            .field("parent_id", &self.meta.parent_id())
+            .finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Envelope<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Envelope {{ id: {}, sender: {}, event: {} }}",
+            self.meta.id(),
+            self.meta.actor_name(),
+            self.event
+        )
+    }
+}

@@ -1,0 +1,278 @@
+use std::{fmt, sync::Arc, time::Duration};
+
+use crate::ActorId;
+
+/// The error type of every fallible maiko operation.
+///
+/// Each variant says what the caller can do about it. [`Error::Stopping`] is
+/// not a failure: the runtime refused new work because it is shutting down,
+/// and the work can be retried elsewhere (an HTTP handler would answer 503).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The runtime is shutting down and did not accept this publish. The
+    /// event reached no one. Use a method that hands the event back
+    /// ([`Context::publish`](crate::Context::publish),
+    /// [`Supervisor::publish`](crate::Supervisor::publish),
+    /// [`SupervisorHandle::send`](crate::SupervisorHandle::send)) to retry it
+    /// elsewhere.
+    Stopping,
+
+    /// A handler or step gave up because the runtime is shutting down (see
+    /// [`Context::stopping`](crate::Context::stopping)). Returned from
+    /// `handle_event`, the event counts as interrupted, not as a failure, and
+    /// the actor keeps running.
+    Interrupted,
+
+    /// A channel closed under the caller. Kept for compatibility; the
+    /// runtime itself reports a closed gate as [`Error::Stopping`].
+    MailboxClosed,
+
+    /// A mailbox was full. Kept for compatibility; overflow under
+    /// [`OverflowPolicy::Fail`](crate::OverflowPolicy::Fail) is reported as
+    /// [`Error::MailboxOverflow`].
+    MailboxFull,
+
+    /// The mailbox of this actor overflowed on a topic with
+    /// [`OverflowPolicy::Fail`](crate::OverflowPolicy::Fail), so the actor was
+    /// stopped. Give it a larger mailbox or another policy.
+    MailboxOverflow(ActorId),
+
+    /// The supervisor was already started: actors can only be added before
+    /// [`Supervisor::start`](crate::Supervisor::start), and `start` can only
+    /// be called once.
+    BrokerAlreadyStarted,
+
+    /// An actor with this name is already registered on this supervisor.
+    DuplicateActorName(ActorId),
+
+    /// Actor names must not be empty.
+    EmptyActorName,
+
+    /// A channel capacity was zero; the name says which setting. Channels
+    /// need room for at least one event.
+    ZeroCapacity(&'static str),
+
+    /// A setting has a value the runtime cannot work with; the text says
+    /// which and why.
+    InvalidConfig(&'static str),
+
+    /// An actor failed: its handler, step or hook returned this error (and
+    /// `on_error` propagated it), it panicked, or its mailbox overflowed.
+    /// Returned by [`Supervisor::stop`](crate::Supervisor::stop) and
+    /// [`Supervisor::join`](crate::Supervisor::join).
+    ActorFailed {
+        /// The actor that failed.
+        actor: ActorId,
+        /// What it failed with.
+        error: Arc<Error>,
+    },
+
+    /// An actor's code panicked; the text is the panic message.
+    Panicked(String),
+
+    /// The shutdown did not finish within the configured timeout: this many
+    /// events were abandoned. The [`ShutdownReport`](crate::ShutdownReport)
+    /// says which actors were stuck and where.
+    ShutdownTimedOut {
+        /// The configured shutdown timeout.
+        timeout: Duration,
+        /// Events accepted but never handled.
+        abandoned: u64,
+    },
+
+    /// An application error, wrapped with [`Error::external`].
+    External(Arc<dyn std::error::Error + Send + Sync>),
+
+    /// An I/O error.
+    IoError(Arc<std::io::Error>),
+
+    /// An error inside the runtime that the caller cannot fix.
+    Internal(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// Wrap an application error.
+    pub fn external(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::External(Arc::new(e))
+    }
+
+    /// `true` for [`Error::Stopping`].
+    pub fn is_stopping(&self) -> bool {
+        matches!(self, Self::Stopping)
+    }
+
+    pub(crate) fn actor_failed(actor: &ActorId, error: Error) -> Self {
+        Self::ActorFailed {
+            actor: actor.clone(),
+            error: Arc::new(error),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stopping => f.write_str("the runtime is stopping and accepts no new events"),
+            Self::Interrupted => f.write_str("interrupted by the shutdown signal"),
+            Self::MailboxClosed => f.write_str("mailbox closed"),
+            Self::MailboxFull => f.write_str("mailbox full"),
+            Self::MailboxOverflow(actor) => write!(
+                f,
+                "the mailbox of actor '{actor}' overflowed under OverflowPolicy::Fail"
+            ),
+            Self::BrokerAlreadyStarted => f.write_str("the supervisor has already started"),
+            Self::DuplicateActorName(actor) => write!(f, "actor '{actor}' already exists"),
+            Self::EmptyActorName => f.write_str("an actor name must not be empty"),
+            Self::ZeroCapacity(setting) => write!(f, "{setting} must be at least 1"),
+            Self::InvalidConfig(reason) => write!(f, "invalid configuration: {reason}"),
+            Self::ActorFailed { actor, error } => write!(f, "actor '{actor}' failed: {error}"),
+            Self::Panicked(message) => write!(f, "panicked: {message}"),
+            Self::ShutdownTimedOut { timeout, abandoned } => write!(
+                f,
+                "shutdown did not finish within {timeout:?}; {abandoned} events abandoned"
+            ),
+            Self::External(e) => write!(f, "{e}"),
+            Self::IoError(e) => write!(f, "I/O error: {e}"),
+            Self::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::ActorFailed { error, .. } => Some(error.as_ref()),
+            Self::External(e) | Self::Internal(e) => Some(e.as_ref()),
+            Self::IoError(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        use Error::*;
+        match (self, other) {
+            (Stopping, Stopping)
+            | (Interrupted, Interrupted)
+            | (MailboxClosed, MailboxClosed)
+            | (MailboxFull, MailboxFull)
+            | (BrokerAlreadyStarted, BrokerAlreadyStarted)
+            | (EmptyActorName, EmptyActorName) => true,
+            (MailboxOverflow(a), MailboxOverflow(b))
+            | (DuplicateActorName(a), DuplicateActorName(b)) => a == b,
+            (ZeroCapacity(a), ZeroCapacity(b)) | (InvalidConfig(a), InvalidConfig(b)) => a == b,
+            (
+                ActorFailed { actor, error },
+                ActorFailed {
+                    actor: other_actor,
+                    error: other_error,
+                },
+            ) => actor == other_actor && error == other_error,
+            (Panicked(a), Panicked(b)) => a == b,
+            (
+                ShutdownTimedOut { timeout, abandoned },
+                ShutdownTimedOut {
+                    timeout: t,
+                    abandoned: a,
+                },
+            ) => timeout == t && abandoned == a,
+            (External(a), External(b)) | (Internal(a), Internal(b)) => Arc::ptr_eq(a, b),
+            (IoError(a), IoError(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::IoError(Arc::new(e))
+    }
+}
+
+/// A publish that was refused, with the event handed back.
+///
+/// Returned by [`Context::publish`](crate::Context::publish),
+/// [`Supervisor::publish`](crate::Supervisor::publish) and
+/// [`SupervisorHandle::send`](crate::SupervisorHandle::send). Converts into
+/// [`Error`] with `?`.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::{Error, SendError};
+///
+/// fn retry_elsewhere(refused: SendError<String>) -> String {
+///     assert!(refused.is_stopping());
+///     refused.into_event()
+/// }
+/// # let _ = retry_elsewhere;
+/// ```
+pub struct SendError<E> {
+    error: Error,
+    event: E,
+}
+
+impl<E> SendError<E> {
+    pub(crate) fn new(error: Error, event: E) -> Self {
+        Self { error, event }
+    }
+
+    pub(crate) fn stopping(event: E) -> Self {
+        Self::new(Error::Stopping, event)
+    }
+
+    /// Why the publish was refused.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// `true` if it was refused because the runtime is stopping.
+    pub fn is_stopping(&self) -> bool {
+        self.error.is_stopping()
+    }
+
+    /// The event that was not published.
+    pub fn event(&self) -> &E {
+        &self.event
+    }
+
+    /// Take the event back.
+    pub fn into_event(self) -> E {
+        self.event
+    }
+
+    /// The reason, dropping the event.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl<E> fmt::Debug for SendError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E> fmt::Display for SendError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<E> std::error::Error for SendError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<E> From<SendError<E>> for Error {
+    fn from(e: SendError<E>) -> Self {
+        e.error
+    }
+}

@@ -1,0 +1,121 @@
+use std::{fmt, sync::Arc};
+
+use tokio::sync::mpsc::Sender;
+
+use crate::{
+    ActorId, SendError, ShutdownReport,
+    internal::{broker::Mail, gate::Origin, publish::Publisher, runtime::Runtime},
+};
+
+/// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
+/// into it and stop it from anywhere, while the supervisor itself is owned
+/// elsewhere (for example by `main`, waiting in
+/// [`run_until_signal`](crate::Supervisor::run_until_signal)).
+///
+/// Events sent through a handle are published as the supervisor and pass the
+/// same gate: from the moment a shutdown starts they are refused and handed
+/// back, and every event accepted before is handled.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::{Actor, DefaultTopic, Event, Supervisor};
+///
+/// #[derive(Clone, Debug)]
+/// struct Request(u32);
+/// impl Event for Request {}
+/// struct Worker;
+/// impl Actor for Worker { type Event = Request; }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> maiko_core::Result {
+/// let mut sup = Supervisor::<Request>::default();
+/// sup.add_actor("worker", |_| Worker, [DefaultTopic])?;
+/// sup.start().await?;
+/// let handle = sup.handle();
+///
+/// handle.send(Request(1)).await.expect("accepted while running");
+/// handle.request_stop();
+/// let refused = handle.send(Request(2)).await.unwrap_err();
+/// assert!(refused.is_stopping());
+/// assert_eq!(refused.into_event().0, 2);
+///
+/// let report = handle.stopped().await;
+/// assert_eq!(report.actor("worker").unwrap().handled, 1);
+/// # drop(sup);
+/// # Ok(())
+/// # }
+/// ```
+pub struct SupervisorHandle<E> {
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) inbox: Sender<Mail<E>>,
+    pub(crate) id: ActorId,
+}
+
+impl<E> Clone for SupervisorHandle<E> {
+    fn clone(&self) -> Self {
+        Self {
+            runtime: Arc::clone(&self.runtime),
+            inbox: self.inbox.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+impl<E> SupervisorHandle<E> {
+    /// Publish as the supervisor, through the gate.
+    ///
+    /// # Errors
+    ///
+    /// A [`SendError`] holding the event if the runtime is stopping
+    /// ([`Error::Stopping`](crate::Error::Stopping)): answer 503, retry
+    /// elsewhere.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, the event
+    /// was not published.
+    pub async fn send(&self, event: E) -> Result<(), SendError<E>> {
+        Publisher {
+            runtime: &self.runtime,
+            inbox: &self.inbox,
+            id: &self.id,
+            origin: Origin::Outside,
+            cell: None,
+        }
+        .publish(event, None)
+        .await
+    }
+
+    /// Whether a shutdown has started.
+    pub fn is_stopping(&self) -> bool {
+        self.runtime.stopping.is_cancelled()
+    }
+
+    /// Start the shutdown without waiting for it. Any number of calls, from
+    /// anywhere, start one shutdown; a later call never shortens it.
+    pub fn request_stop(&self) {
+        self.runtime.request_stop();
+    }
+
+    /// Wait until the shutdown has finished and return its report. Does not
+    /// start a shutdown by itself.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn stopped(&self) -> ShutdownReport {
+        self.runtime.finished.cancelled().await;
+        self.runtime
+            .report()
+            .expect("the report is stored before `finished` fires")
+    }
+}
+
+impl<E> fmt::Debug for SupervisorHandle<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorHandle")
+            .field("stopping", &self.is_stopping())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,271 @@
+//! The task that runs one actor: its start, its events and steps, the drain
+//! of its mailbox, and its `on_shutdown`.
+
+use std::{
+    future::poll_fn,
+    marker::PhantomData,
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::Arc,
+    task::Poll,
+};
+
+use tokio::{sync::mpsc::Receiver, time::Instant};
+
+use super::{
+    broker::Mail,
+    cell::{ActorCell, Activity, Counters, Ending},
+    gate::OPEN,
+    guard::guarded,
+    runtime::Runtime,
+};
+use crate::{Actor, Error, Result, StepAction, Topic};
+
+/// When `step()` runs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepState {
+    Ready,
+    AfterNextEvent,
+    At(Instant),
+    Off,
+}
+
+/// Batch size when no step is waiting, so the tick limit cannot matter.
+const IDLE_BATCH: usize = 64;
+
+/// Tallies of one batch, added to the shared counters once per batch.
+#[derive(Default)]
+struct Tally {
+    handled: u64,
+    lost: u64,
+    interrupted: u64,
+    abandoned: u64,
+}
+
+pub(crate) struct ActorTask<A: Actor, T> {
+    pub(crate) actor: A,
+    pub(crate) mailbox: Receiver<Mail<A::Event>>,
+    pub(crate) cell: Arc<ActorCell>,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) max_events_per_tick: usize,
+    pub(crate) _topic: PhantomData<fn() -> T>,
+}
+
+impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
+    pub(crate) async fn run(mut self) {
+        let cell = Arc::clone(&self.cell);
+        let started = guarded(self.actor.on_start(), || {}).await;
+        if let Err(error) = started.and_then(|result| result) {
+            // Never started: no on_shutdown (there is nothing to shut down),
+            // and whatever was routed to it is lost.
+            cell.fail(error);
+            self.mailbox.close();
+            let mut rest = Vec::new();
+            while self.mailbox.recv_many(&mut rest, IDLE_BATCH).await > 0 {
+                let n = rest.len() as u64;
+                rest.clear();
+                Counters::add(&cell.counters.lost, n);
+                self.runtime.release(n);
+            }
+            self.finish(None, false);
+            return;
+        }
+        cell.set_activity(Activity::Idle);
+
+        let cut_short = self.event_loop().await;
+
+        cell.set_activity(Activity::ShuttingDown);
+        let shutdown = guarded(self.actor.on_shutdown(), || {}).await;
+        let shutdown_error = shutdown.and_then(|result| result).err();
+        self.finish(shutdown_error, cut_short);
+    }
+
+    /// Handle events and steps until the mailbox has ended. Returns `true`
+    /// if the shutdown deadline cut the drain short.
+    async fn event_loop(&mut self) -> bool {
+        let cell = Arc::clone(&self.cell);
+        let runtime = Arc::clone(&self.runtime);
+        let limit = self.max_events_per_tick;
+        let mut batch = Vec::with_capacity(limit.min(IDLE_BATCH));
+        let mut step = StepState::Ready;
+        let mut closing = false;
+        let mut cut_short = false;
+
+        loop {
+            if !closing {
+                let escalated = runtime.escalated.is_cancelled();
+                if escalated || cell.has_failed() || cell.stop_requested() {
+                    if !escalated && !cell.has_failed() {
+                        cell.mark_self_stopped();
+                    }
+                    cut_short = escalated;
+                    self.mailbox.close();
+                    closing = true;
+                    step = StepState::Off;
+                }
+            }
+            let step_allowed = !closing && runtime.gate.state() == OPEN;
+
+            let received = if step == StepState::Ready && step_allowed {
+                // A step is due: take what is already there, without waiting.
+                let mailbox = &mut self.mailbox;
+                let batch = &mut batch;
+                poll_fn(|cx| {
+                    Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
+                        Poll::Ready(n) => Some(n),
+                        Poll::Pending => None,
+                    })
+                })
+                .await
+            } else {
+                let wake_at = match step {
+                    StepState::At(at) if step_allowed => Some(at),
+                    _ => None,
+                };
+                let batch_limit = if step == StepState::Off {
+                    limit.max(IDLE_BATCH)
+                } else {
+                    limit
+                };
+                tokio::select! {
+                    biased;
+                    n = self.mailbox.recv_many(&mut batch, batch_limit) => Some(n),
+                    () = cell.wake.notified(), if !closing => None,
+                    () = runtime.escalated.cancelled(), if !closing => None,
+                    () = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now)),
+                        if wake_at.is_some() =>
+                    {
+                        step = StepState::Ready;
+                        None
+                    }
+                }
+            };
+
+            match received {
+                Some(0) => return cut_short,
+                Some(_) => {
+                    self.handle_batch(&mut batch).await;
+                    if step == StepState::AfterNextEvent {
+                        step = StepState::Ready;
+                    }
+                }
+                None => {}
+            }
+
+            if step == StepState::Ready
+                && !closing
+                && !cell.has_failed()
+                && runtime.gate.state() == OPEN
+            {
+                step = self.step().await;
+                tokio::task::consume_budget().await;
+            }
+        }
+    }
+
+    async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
+        let cell = Arc::clone(&self.cell);
+        let escalated = self.runtime.escalated.is_cancelled();
+        let count = batch.len() as u64;
+        let mut tally = Tally::default();
+        for mail in batch.drain(..) {
+            if escalated {
+                tally.abandoned += 1;
+                continue;
+            }
+            if cell.has_failed() {
+                tally.lost += 1;
+                continue;
+            }
+            let mut waited = false;
+            cell.enter_handler(mail.depth);
+            let result = guarded(self.actor.handle_event(&mail), || {
+                waited = true;
+                cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
+            })
+            .await;
+            cell.leave_handler();
+            if waited {
+                cell.set_activity(Activity::Idle);
+            }
+            match result {
+                Ok(Ok(())) => tally.handled += 1,
+                Ok(Err(Error::Interrupted)) => tally.interrupted += 1,
+                Ok(Err(error)) => {
+                    tally.handled += 1;
+                    self.on_error(error);
+                }
+                Err(panic) => {
+                    tally.lost += 1;
+                    cell.fail(panic);
+                }
+            }
+        }
+        let counters = &cell.counters;
+        Counters::add(&counters.handled, tally.handled);
+        Counters::add(&counters.lost, tally.lost);
+        Counters::add(&counters.interrupted, tally.interrupted);
+        Counters::add(&counters.abandoned, tally.abandoned);
+        // The handlers' own publishes were counted when admitted, so
+        // releasing after them never lets the count touch zero early.
+        self.runtime.release(count);
+    }
+
+    async fn step(&mut self) -> StepState {
+        let cell = Arc::clone(&self.cell);
+        let mut waited = false;
+        let result = guarded(self.actor.step(), || {
+            waited = true;
+            cell.set_activity(Activity::Stepping);
+        })
+        .await;
+        if waited {
+            cell.set_activity(Activity::Idle);
+        }
+        match result {
+            Ok(Ok(action)) => match action {
+                StepAction::Continue => StepState::Ready,
+                StepAction::Yield => {
+                    tokio::task::yield_now().await;
+                    StepState::Ready
+                }
+                StepAction::AwaitEvent => StepState::AfterNextEvent,
+                StepAction::Backoff(delay) => StepState::At(Instant::now() + delay),
+                StepAction::Never => StepState::Off,
+            },
+            Ok(Err(Error::Interrupted)) => StepState::Off,
+            Ok(Err(error)) => {
+                self.on_error(error);
+                StepState::Ready
+            }
+            Err(panic) => {
+                cell.fail(panic);
+                StepState::Off
+            }
+        }
+    }
+
+    /// Pass an error to the actor's `on_error`; fail the actor if it
+    /// propagates (or panics).
+    fn on_error(&mut self, error: Error) {
+        let decision = catch_unwind(AssertUnwindSafe(|| self.actor.on_error(error)));
+        let outcome: Result = decision.unwrap_or_else(|_| {
+            Err(Error::Panicked("on_error panicked".to_owned()))
+        });
+        if let Err(error) = outcome {
+            self.cell.fail(error);
+        }
+    }
+
+    fn finish(&self, shutdown_error: Option<Error>, cut_short: bool) {
+        let cell = &self.cell;
+        let ending = match (cell.take_failure(), shutdown_error) {
+            (Some(error), _) | (None, Some(error)) => {
+                self.runtime.failure.notify_one();
+                Ending::Failed(error)
+            }
+            (None, None) if cut_short => Ending::Interrupted,
+            (None, None) => Ending::Completed,
+        };
+        cell.set_ending(ending);
+    }
+}

@@ -1,0 +1,219 @@
+//! The broker: routes every accepted event by topic to its subscribers.
+//!
+//! Each publisher (every actor, and the supervisor with its handles) has its
+//! own stage-1 channel, and each stage-1 channel has its own routing loop,
+//! [`forward`]. The loops share one immutable [`Routes`] table built at
+//! `start()`. A loop that waits on a full mailbox under
+//! [`OverflowPolicy::Block`] holds back only its own publisher's later
+//! events (that keeps their order) while every other publisher keeps
+//! flowing; so a pipeline whose stages both consume and publish cannot
+//! deadlock on a single broker queue.
+//!
+//! # Shutdown
+//!
+//! When the gate closes, every loop closes its receiver and receives until
+//! `None`: a permit reserved before the close still delivers, nothing
+//! reserved after it can. Then the loop ends and drops its share of the
+//! table; when the last loop has ended, every mailbox sender is gone and the
+//! actors see the end of their mailboxes.
+
+use std::{collections::HashMap, sync::Arc};
+
+use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
+use tracing::{error, warn};
+
+use super::{
+    cell::{ActorCell, Counters, FAILED, RUNNING},
+    runtime::Runtime,
+};
+use crate::{Envelope, Error, Event, OverflowPolicy, Topic};
+
+/// How many events a routing loop takes from its channel at once.
+const BATCH: usize = 64;
+
+pub(crate) type Mail<E> = Arc<Envelope<E>>;
+
+/// One subscriber's mailbox and shared cell.
+#[derive(Debug)]
+pub(crate) struct Subscriber<E> {
+    pub(crate) mailbox: Sender<Mail<E>>,
+    pub(crate) cell: Arc<ActorCell>,
+}
+
+/// The routing table: who receives which topic.
+pub(crate) struct Routes<E, T> {
+    subscribers: Vec<Subscriber<E>>,
+    by_topic: HashMap<T, Vec<usize>>,
+    to_all: Vec<usize>,
+}
+
+impl<E: Event, T: Topic<E>> Routes<E, T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            subscribers: Vec::new(),
+            by_topic: HashMap::new(),
+            to_all: Vec::new(),
+        }
+    }
+
+    /// Add a subscriber; returns its index.
+    pub(crate) fn add(
+        &mut self,
+        subscriber: Subscriber<E>,
+        subscription: &crate::subscribe::Subscription<T>,
+    ) -> usize {
+        use crate::subscribe::Subscription;
+        let index = self.subscribers.len();
+        self.subscribers.push(subscriber);
+        match subscription {
+            Subscription::All => self.to_all.push(index),
+            Subscription::None => {}
+            Subscription::Topics(topics) => {
+                for topic in topics {
+                    self.by_topic.entry(topic.clone()).or_default().push(index);
+                }
+            }
+        }
+        index
+    }
+
+    /// Route one event from publisher `own` (None for the supervisor).
+    ///
+    /// On entry the event holds one unit of the gate's count; on return the
+    /// count holds exactly one unit per mailbox copy delivered.
+    async fn route(&self, mail: Mail<E>, own: Option<usize>, runtime: &Runtime) {
+        let topic = T::from_event(mail.event());
+        let specific = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
+        let recipients = specific
+            .iter()
+            .chain(self.to_all.iter())
+            .copied()
+            .filter(|&index| Some(index) != own);
+
+        let count = recipients.clone().count() as u64;
+        if count == 0 {
+            runtime.release(1);
+            return;
+        }
+        // Take a unit for every copy before delivering any (gate invariant 3).
+        runtime.gate.add(count - 1);
+
+        let mut policy = None;
+        for index in recipients {
+            let subscriber = &self.subscribers[index];
+            if !self.deliver(subscriber, &mail, &topic, &mut policy).await {
+                runtime.release(1);
+            }
+        }
+    }
+
+    /// Deliver one copy; `false` if it was not delivered (its unit must be
+    /// released by the caller).
+    async fn deliver(
+        &self,
+        subscriber: &Subscriber<E>,
+        mail: &Mail<E>,
+        topic: &T,
+        policy: &mut Option<OverflowPolicy>,
+    ) -> bool {
+        let cell = &subscriber.cell;
+        let counters = &cell.counters;
+        match cell.status() {
+            RUNNING => {}
+            FAILED => {
+                Counters::add(&counters.routed, 1);
+                Counters::add(&counters.lost, 1);
+                return false;
+            }
+            _ => return false,
+        }
+        match subscriber.mailbox.try_send(Arc::clone(mail)) {
+            Ok(()) => {
+                Counters::add(&counters.routed, 1);
+                true
+            }
+            Err(TrySendError::Full(mail)) => {
+                match *policy.get_or_insert_with(|| topic.overflow_policy()) {
+                    OverflowPolicy::Block => {
+                        let delivered = subscriber.mailbox.send(mail).await.is_ok();
+                        if delivered {
+                            Counters::add(&counters.routed, 1);
+                        } else if cell.has_failed() {
+                            // The actor failed while we waited.
+                            Counters::add(&counters.routed, 1);
+                            Counters::add(&counters.lost, 1);
+                        }
+                        delivered
+                    }
+                    OverflowPolicy::Drop => {
+                        Counters::add(&counters.routed, 1);
+                        Counters::add(&counters.dropped, 1);
+                        warn!(
+                            actor = %cell.id,
+                            topic = %topic.name(),
+                            "mailbox full: event dropped under OverflowPolicy::Drop"
+                        );
+                        false
+                    }
+                    OverflowPolicy::Fail => {
+                        Counters::add(&counters.routed, 1);
+                        Counters::add(&counters.lost, 1);
+                        error!(
+                            actor = %cell.id,
+                            topic = %topic.name(),
+                            "mailbox full under OverflowPolicy::Fail: stopping the actor"
+                        );
+                        cell.fail(Error::MailboxOverflow(cell.id.clone()));
+                        false
+                    }
+                }
+            }
+            Err(TrySendError::Closed(_)) => {
+                if cell.has_failed() {
+                    Counters::add(&counters.routed, 1);
+                    Counters::add(&counters.lost, 1);
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The routing loop of one publisher's stage-1 channel.
+pub(crate) async fn forward<E: Event, T: Topic<E>>(
+    mut inbox: Receiver<Mail<E>>,
+    routes: Arc<Routes<E, T>>,
+    runtime: Arc<Runtime>,
+    own: Option<usize>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let closed = runtime.closed.clone();
+    let mut closed_signal = std::pin::pin!(closed.cancelled());
+    let mut closing = false;
+    loop {
+        let received = if closing {
+            inbox.recv_many(&mut batch, BATCH).await
+        } else {
+            tokio::select! {
+                biased;
+                received = inbox.recv_many(&mut batch, BATCH) => received,
+                () = &mut closed_signal => {
+                    inbox.close();
+                    closing = true;
+                    continue;
+                }
+            }
+        };
+        if received == 0 {
+            // Closed and empty, or every sender is gone: nothing more can come.
+            break;
+        }
+        for mail in batch.drain(..) {
+            routes.route(mail, own, &runtime).await;
+        }
+        if !closing && runtime.is_closed() {
+            inbox.close();
+            closing = true;
+        }
+    }
+}

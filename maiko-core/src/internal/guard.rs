@@ -1,0 +1,49 @@
+//! Running user code so that a panic becomes an error and a long wait is
+//! visible to the shutdown report.
+
+use std::{
+    any::Any,
+    future::{Future, poll_fn},
+    panic::{AssertUnwindSafe, catch_unwind},
+    pin::pin,
+    task::Poll,
+};
+
+use crate::Error;
+
+/// Poll `fut` to completion, turning a panic into [`Error::Panicked`] and
+/// calling `on_pending` once if the first poll did not finish it.
+///
+/// `on_pending` lets the caller record what the actor is waiting on only
+/// when it actually waits, which keeps the common, immediate case free of
+/// any bookkeeping.
+pub(crate) async fn guarded<F: Future>(
+    fut: F,
+    on_pending: impl FnOnce(),
+) -> Result<F::Output, Error> {
+    let mut fut = pin!(fut);
+    let mut on_pending = Some(on_pending);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => {
+                if let Some(record) = on_pending.take() {
+                    record();
+                }
+                Poll::Pending
+            }
+            Err(payload) => Poll::Ready(Err(Error::Panicked(panic_message(payload)))),
+        },
+    )
+    .await
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Ok(text) = payload.downcast::<String>() {
+        *text
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}

@@ -1,0 +1,29 @@
+use std::borrow::Cow;
+
+/// A human-readable name for a value, usually an enum variant.
+///
+/// `#[derive(Label)]` (from the `maiko` facade) returns each variant's name.
+///
+/// # Examples
+///
+/// ```
+/// use std::borrow::Cow;
+/// use maiko_core::Label;
+///
+/// enum Topic { Orders, Audit }
+///
+/// impl Label for Topic {
+///     fn label(&self) -> Cow<'static, str> {
+///         Cow::Borrowed(match self {
+///             Topic::Orders => "Orders",
+///             Topic::Audit => "Audit",
+///         })
+///     }
+/// }
+///
+/// assert_eq!(Topic::Audit.label(), "Audit");
+/// ```
+pub trait Label {
+    /// The label of this value.
+    fn label(&self) -> Cow<'static, str>;
+}

@@ -1,0 +1,277 @@
+//! How maiko shuts down, and what it reports.
+//!
+//! # The promise
+//!
+//! A supervisor can be stopped at any moment and it loses no event it
+//! accepted, accepts nothing after the stop, and never hangs:
+//!
+//! - **No loss.** Every publish that returned `Ok` is handled by every actor
+//!   subscribed to its topic, unless a `Drop` policy dropped it, its actor
+//!   failed, or the shutdown deadline passed; each of those is counted in
+//!   the [`ShutdownReport`].
+//! - **No accept after close.** A refused publish returns
+//!   [`Error::Stopping`](crate::Error::Stopping) and reaches no one; the
+//!   `publish` methods hand the event back.
+//! - **Termination.** [`Supervisor::stop`](crate::Supervisor::stop) returns
+//!   within the shutdown timeout plus a small grace, whatever the actors do.
+//! - **Order.** Events from one publisher reach each subscriber in the order
+//!   they were accepted, during the drain too.
+//! - **Lifecycle.** `on_shutdown` runs exactly once for every actor whose
+//!   `on_start` succeeded, after its mailbox was drained, also when it
+//!   failed.
+//! - **Convergence.** Stop requests from anywhere start one shutdown; a
+//!   second request never cuts it short; dropping the future of `stop()`
+//!   does not abandon it.
+//!
+//! # The gate
+//!
+//! Every publish ([`Context::send`](crate::Context::send),
+//! [`Context::send_child_event`](crate::Context::send_child_event),
+//! [`Supervisor::send`](crate::Supervisor::send), a
+//! [`SupervisorHandle`](crate::SupervisorHandle)'s `send`) runs the same four
+//! steps: check the gate; wait for room in the publisher's channel to the
+//! broker; check the gate again and count the event as in flight, in one
+//! atomic step; send. The gate has three states:
+//!
+//! - **Open**: everything is admitted.
+//! - **Draining**, from the first stop request: publishes from outside the
+//!   actors and from `step()` are refused and `step()` is no longer called;
+//!   [`Context::is_stopping`](crate::Context::is_stopping) turns true.
+//!   Publishes from inside `handle_event` are still admitted, so work that
+//!   was accepted before the stop flows to the end of the pipeline. Each
+//!   event published while draining carries the hop count of the event
+//!   being handled plus one, and a publish past the
+//!   [drain hop limit](crate::SupervisorConfig::with_drain_hop_limit) is
+//!   refused: two actors answering each other forever stop after that many
+//!   hops.
+//! - **Closed**, as soon as nothing accepted is unhandled and no handler is
+//!   running (the gate counts in-flight events, so this needs no timer), or
+//!   when the deadline passes: every publish is refused.
+//!
+//! With [strict shutdown](crate::SupervisorConfig::with_strict_shutdown) the
+//! gate goes straight to Closed at the first stop request.
+//!
+//! # The drain
+//!
+//! When the gate closes, the broker closes every publisher's channel and
+//! receives from it until it is empty: a publisher that had reserved room
+//! before the close still delivers, one that had not gets `Stopping`. The
+//! broker routes what it drained, then lets go of the mailboxes; every actor
+//! handles its mailbox to the end, runs `on_shutdown`, and ends.
+//! `stop()` returns when every actor and routing task has ended. There is no
+//! sleep, no polling and no fixed grace period on this path.
+//!
+//! # The deadline
+//!
+//! If the drain has not finished after the
+//! [shutdown timeout](crate::SupervisorConfig::with_shutdown_timeout), the
+//! gate closes for everyone, actors stop taking events from their mailboxes
+//! (what is left is *abandoned*), actors still inside a handler get the
+//! [grace](crate::SupervisorConfig::with_shutdown_grace) to return, and then
+//! the remaining tasks are aborted. The report says which actor was stuck
+//! doing what.
+
+use std::{fmt, time::Duration};
+
+use crate::{ActorId, Error, Result};
+
+/// How an actor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActorOutcome {
+    /// It ended normally: its mailbox ended (or it stopped itself) and
+    /// `on_shutdown` returned `Ok`.
+    Completed,
+    /// It failed with this error (from a handler, step or hook, a panic, or
+    /// a mailbox overflow under `OverflowPolicy::Fail`).
+    Failed(Error),
+    /// The shutdown deadline cut its drain short, and it returned within
+    /// the grace.
+    Interrupted,
+    /// Its task was aborted after the grace.
+    Aborted,
+}
+
+impl fmt::Display for ActorOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Completed => f.write_str("completed"),
+            Self::Failed(error) => write!(f, "failed: {error}"),
+            Self::Interrupted => f.write_str("interrupted at the deadline"),
+            Self::Aborted => f.write_str("aborted"),
+        }
+    }
+}
+
+/// What happened to one actor's events during the life of the supervisor.
+///
+/// The counts balance: `routed == handled + dropped + lost + abandoned +
+/// interrupted` (see [`is_balanced`](Self::is_balanced)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActorReport {
+    /// The actor.
+    pub actor: ActorId,
+    /// Events the broker routed to it (including ones then dropped or lost).
+    pub routed: u64,
+    /// Events its `handle_event` returned from (with `Ok` or an error other
+    /// than `Interrupted`).
+    pub handled: u64,
+    /// Events dropped under `OverflowPolicy::Drop` because its mailbox was
+    /// full.
+    pub dropped: u64,
+    /// Events lost because it had failed (or overflowed under
+    /// `OverflowPolicy::Fail`, or its handler panicked on them).
+    pub lost: u64,
+    /// Events left unhandled at the shutdown deadline.
+    pub abandoned: u64,
+    /// Events whose handler returned [`Error::Interrupted`].
+    pub interrupted: u64,
+    /// How it ended.
+    pub outcome: ActorOutcome,
+    /// What it was doing when it was abandoned at the deadline, if it was.
+    pub stuck_in: Option<String>,
+}
+
+impl ActorReport {
+    /// `true` when every routed event is accounted for exactly once.
+    pub fn is_balanced(&self) -> bool {
+        self.routed
+            == self.handled + self.dropped + self.lost + self.abandoned + self.interrupted
+    }
+}
+
+/// Time spent in each phase of a shutdown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PhaseTimes {
+    /// From the stop request until the gate closed (handlers finishing the
+    /// work accepted before the stop).
+    pub draining: Duration,
+    /// From the gate closing until every routing task had drained its
+    /// channels.
+    pub closing: Duration,
+    /// From then until every actor had drained its mailbox and run
+    /// `on_shutdown`.
+    pub on_shutdown: Duration,
+}
+
+/// The outcome of a shutdown: per actor, what became of its events and how
+/// it ended; for the runtime, what the gate refused, how long each phase
+/// took, and whether the deadline was hit.
+///
+/// Returned by [`Supervisor::shutdown`](crate::Supervisor::shutdown) and
+/// [`SupervisorHandle::stopped`](crate::SupervisorHandle::stopped);
+/// [`Supervisor::stop`](crate::Supervisor::stop) turns it into a `Result`.
+/// Its `Display` is meant for a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// One entry per registered actor, in registration order.
+    pub actors: Vec<ActorReport>,
+    /// Publishes refused at the gate (every `Error::Stopping`).
+    pub rejected: u64,
+    /// Events accepted but never routed because the routing tasks were
+    /// aborted at the deadline.
+    pub unrouted: u64,
+    /// Whether the shutdown deadline was hit (or a second signal forced the
+    /// abort step).
+    pub deadline_hit: bool,
+    /// The configured shutdown timeout.
+    pub timeout: Duration,
+    /// Time per phase.
+    pub phases: PhaseTimes,
+    /// From the stop request until everything had ended.
+    pub total: Duration,
+}
+
+impl ShutdownReport {
+    /// `true` when every actor completed and nothing was lost, dropped,
+    /// abandoned or left unrouted.
+    pub fn is_clean(&self) -> bool {
+        !self.deadline_hit
+            && self.unrouted == 0
+            && self.actors.iter().all(|a| {
+                a.outcome == ActorOutcome::Completed
+                    && a.dropped == 0
+                    && a.lost == 0
+                    && a.abandoned == 0
+            })
+    }
+
+    /// The report for `actor`, if it was registered.
+    pub fn actor(&self, actor: &str) -> Option<&ActorReport> {
+        self.actors.iter().find(|a| a.actor.as_str() == actor)
+    }
+
+    /// Events abandoned at the deadline, in mailboxes and unrouted.
+    pub fn abandoned(&self) -> u64 {
+        self.unrouted + self.actors.iter().map(|a| a.abandoned).sum::<u64>()
+    }
+
+    /// `Ok` if an actor neither failed nor was cut off; otherwise the first
+    /// failure as [`Error::ActorFailed`], or [`Error::ShutdownTimedOut`].
+    /// Events dropped under `OverflowPolicy::Drop` are by design and do not
+    /// make this an error.
+    ///
+    /// # Errors
+    ///
+    /// As described above.
+    pub fn into_result(self) -> Result {
+        for actor in &self.actors {
+            if let ActorOutcome::Failed(error) = &actor.outcome {
+                return Err(Error::actor_failed(&actor.actor, error.clone()));
+            }
+        }
+        if self.deadline_hit {
+            return Err(Error::ShutdownTimedOut {
+                timeout: self.timeout,
+                abandoned: self.abandoned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.is_clean() { "clean" } else { "NOT clean" };
+        writeln!(
+            f,
+            "shutdown {verdict} in {:?} (draining {:?}, closing {:?}, on_shutdown {:?}){}",
+            self.total,
+            self.phases.draining,
+            self.phases.closing,
+            self.phases.on_shutdown,
+            if self.deadline_hit {
+                format!("; deadline of {:?} hit", self.timeout)
+            } else {
+                String::new()
+            }
+        )?;
+        writeln!(
+            f,
+            "  publishes refused at the gate: {}; events left unrouted: {}",
+            self.rejected, self.unrouted
+        )?;
+        for a in &self.actors {
+            write!(
+                f,
+                "  {}: {} — routed {}, handled {}, dropped {}, lost {}, abandoned {}, interrupted {}",
+                a.actor,
+                a.outcome,
+                a.routed,
+                a.handled,
+                a.dropped,
+                a.lost,
+                a.abandoned,
+                a.interrupted
+            )?;
+            if let Some(stuck) = &a.stuck_in {
+                write!(f, "; stuck {stuck}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,491 @@
+use std::{borrow::Cow, collections::HashSet, fmt, future::Future, marker::PhantomData, pin::Pin, sync::Arc};
+
+use tokio::{
+    sync::mpsc::{self, Receiver, Sender},
+    task::JoinSet,
+};
+
+use crate::{
+    Actor, ActorBuilder, ActorConfig, ActorId, Context, DefaultTopic, Error, Event, IntoEnvelope,
+    Result, SendError, ShutdownReport, Subscribe, SupervisorConfig, SupervisorHandle, Topic,
+    internal::{
+        actor_loop::ActorTask,
+        broker::{Mail, Routes, Subscriber, forward},
+        cell::ActorCell,
+        coordinator::Coordinator,
+        gate::Origin,
+        publish::Publisher,
+        runtime::Runtime,
+    },
+    subscribe::Subscription,
+};
+
+type ActorFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What is registered before `start()`.
+struct Setup<E, T> {
+    routes: Routes<E, T>,
+    own_inbox: Receiver<Mail<E>>,
+    inboxes: Vec<Receiver<Mail<E>>>,
+    tasks: Vec<ActorFuture>,
+    cells: Vec<Arc<ActorCell>>,
+    names: HashSet<ActorId>,
+}
+
+/// Owns a set of actors, the broker that connects them, and their shutdown.
+///
+/// Register actors with [`add_actor`](Self::add_actor) or
+/// [`build_actor`](Self::build_actor), [`start`](Self::start), publish with
+/// [`send`](Self::send) (or through a [`handle`](Self::handle)), and end with
+/// [`stop`](Self::stop) or [`shutdown`](Self::shutdown). The terminal
+/// methods take the supervisor by value.
+///
+/// The shutdown is described in the [`shutdown`](crate::shutdown) module:
+/// it loses no accepted event, accepts nothing after the stop, and returns
+/// within the configured timeout plus grace.
+///
+/// Dropping a started supervisor without stopping it leaves its actors
+/// running (like dropping a `JoinHandle`); a [`SupervisorHandle`] can still
+/// stop them.
+///
+/// # Examples
+///
+/// ```
+/// use maiko_core::{Actor, DefaultTopic, Envelope, Event, Result, Supervisor};
+///
+/// #[derive(Clone, Debug)]
+/// struct Greeting(String);
+/// impl Event for Greeting {}
+///
+/// struct Greeter;
+/// impl Actor for Greeter {
+///     type Event = Greeting;
+///     async fn handle_event(&mut self, envelope: &Envelope<Greeting>) -> Result {
+///         println!("hello, {}", envelope.event().0);
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result {
+/// let mut sup = Supervisor::<Greeting>::default();
+/// sup.add_actor("greeter", |_ctx| Greeter, [DefaultTopic])?;
+/// sup.start().await?;
+/// sup.send(Greeting("world".into())).await?;
+/// sup.stop().await // the greeting is handled before this returns
+/// # }
+/// ```
+pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
+    config: SupervisorConfig,
+    config_error: Option<Error>,
+    runtime: Arc<Runtime>,
+    id: ActorId,
+    inbox: Sender<Mail<E>>,
+    setup: Option<Setup<E, T>>,
+}
+
+fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
+    T::from_event(event).name()
+}
+
+impl<E: Event, T: Topic<E>> Supervisor<E, T> {
+    /// A supervisor with these settings.
+    ///
+    /// An unusable setting (see [`SupervisorConfig::validate`]) does not
+    /// panic here: it is returned as an error by `add_actor`, `start` and
+    /// `send`. Use [`try_new`](Self::try_new) to get it at once.
+    #[must_use]
+    pub fn new(config: SupervisorConfig) -> Self {
+        let config_error = config.validate().err();
+        let runtime = Arc::new(Runtime::new(
+            config.drain_hop_limit(),
+            config.strict_shutdown(),
+            config.shutdown_timeout(),
+            config.shutdown_grace(),
+        ));
+        let (inbox, own_inbox) = mpsc::channel(config.broker_channel_capacity().max(1));
+        Self {
+            config,
+            config_error,
+            runtime,
+            id: ActorId::new("supervisor"),
+            inbox,
+            setup: Some(Setup {
+                routes: Routes::new(),
+                own_inbox,
+                inboxes: Vec::new(),
+                tasks: Vec::new(),
+                cells: Vec::new(),
+                names: HashSet::new(),
+            }),
+        }
+    }
+
+    /// A supervisor with these settings, or the first unusable one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroCapacity`] or [`Error::InvalidConfig`].
+    pub fn try_new(config: SupervisorConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self::new(config))
+    }
+
+    /// Register an actor built by `factory`, subscribed to `topics`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyActorName`], [`Error::DuplicateActorName`],
+    /// [`Error::BrokerAlreadyStarted`] after [`start`](Self::start), or the
+    /// configuration error of [`new`](Self::new). The factory is not called
+    /// then.
+    pub fn add_actor<A, F, S>(&mut self, name: &str, factory: F, topics: S) -> Result<ActorId>
+    where
+        A: Actor<Event = E>,
+        F: FnOnce(Context<E>) -> A,
+        S: Into<Subscribe<E, T>>,
+    {
+        self.check_name(name)?;
+        let (ctx, inbox) = self.context(name);
+        let actor = factory(ctx.clone());
+        let config = ActorConfig::new(&self.config);
+        self.register(ctx, inbox, actor, topics.into().0, config)
+    }
+
+    /// Start registering an actor with its own settings; finish with
+    /// [`ActorBuilder::build`], which reports any error.
+    pub fn build_actor<A, F>(&mut self, name: &str, factory: F) -> ActorBuilder<'_, E, T, A>
+    where
+        A: Actor<Event = E>,
+        F: FnOnce(Context<E>) -> A,
+    {
+        let (ctx, inbox) = self.context(name);
+        let actor = factory(ctx.clone());
+        let config = ActorConfig::new(&self.config);
+        ActorBuilder {
+            supervisor: self,
+            actor,
+            ctx,
+            inbox,
+            config,
+            topics: Subscription::None,
+            _event: PhantomData,
+        }
+    }
+
+    fn check_name(&self, name: &str) -> Result {
+        if let Some(error) = &self.config_error {
+            return Err(error.clone());
+        }
+        let Some(setup) = &self.setup else {
+            return Err(Error::BrokerAlreadyStarted);
+        };
+        if name.is_empty() {
+            return Err(Error::EmptyActorName);
+        }
+        let id = ActorId::new(name);
+        if setup.names.contains(&id) || id == self.id {
+            return Err(Error::DuplicateActorName(id));
+        }
+        Ok(())
+    }
+
+    fn context(&self, name: &str) -> (Context<E>, Receiver<Mail<E>>) {
+        let (inbox, receiver) = mpsc::channel(self.config.broker_channel_capacity().max(1));
+        let ctx = Context {
+            cell: Arc::new(ActorCell::new(ActorId::new(name))),
+            inbox,
+            runtime: Arc::clone(&self.runtime),
+            topic_name: topic_name::<E, T>,
+        };
+        (ctx, receiver)
+    }
+
+    pub(crate) fn register<A: Actor<Event = E>>(
+        &mut self,
+        ctx: Context<E>,
+        inbox: Receiver<Mail<E>>,
+        actor: A,
+        topics: Subscription<T>,
+        config: ActorConfig,
+    ) -> Result<ActorId> {
+        self.check_name(ctx.actor_name())?;
+        config.validate()?;
+        let Some(setup) = &mut self.setup else {
+            return Err(Error::BrokerAlreadyStarted);
+        };
+        let (mailbox, mailbox_rx) = mpsc::channel(config.channel_capacity());
+        let cell = Arc::clone(&ctx.cell);
+        setup.routes.add(
+            Subscriber {
+                mailbox,
+                cell: Arc::clone(&cell),
+            },
+            &topics,
+        );
+        setup.inboxes.push(inbox);
+        let task = ActorTask::<A, T> {
+            actor,
+            mailbox: mailbox_rx,
+            cell: Arc::clone(&cell),
+            runtime: Arc::clone(&self.runtime),
+            max_events_per_tick: config.max_events_per_tick(),
+            _topic: PhantomData,
+        };
+        setup.tasks.push(Box::pin(task.run()));
+        setup.names.insert(cell.id.clone());
+        setup.cells.push(cell);
+        Ok(ctx.cell.id.clone())
+    }
+
+    /// Start the actors and the broker, and return at once.
+    ///
+    /// Must be called from within a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BrokerAlreadyStarted`] if called twice, or the configuration
+    /// error of [`new`](Self::new).
+    pub async fn start(&mut self) -> Result {
+        if let Some(error) = &self.config_error {
+            return Err(error.clone());
+        }
+        let Some(setup) = self.setup.take() else {
+            return Err(Error::BrokerAlreadyStarted);
+        };
+        let routes = Arc::new(setup.routes);
+        let mut brokers = JoinSet::new();
+        brokers.spawn(forward(
+            setup.own_inbox,
+            Arc::clone(&routes),
+            Arc::clone(&self.runtime),
+            None,
+        ));
+        for (index, inbox) in setup.inboxes.into_iter().enumerate() {
+            brokers.spawn(forward(
+                inbox,
+                Arc::clone(&routes),
+                Arc::clone(&self.runtime),
+                Some(index),
+            ));
+        }
+        drop(routes);
+        let mut actors = JoinSet::new();
+        for task in setup.tasks {
+            actors.spawn(task);
+        }
+        tokio::spawn(
+            Coordinator {
+                runtime: Arc::clone(&self.runtime),
+                actors,
+                brokers,
+                cells: setup.cells,
+            }
+            .run(),
+        );
+        Ok(())
+    }
+
+    /// Publish an event as the supervisor.
+    ///
+    /// Before [`start`](Self::start) the event waits in the supervisor's
+    /// channel (and this call waits for room once that is full).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopping`] once a shutdown has started (the event reached no
+    /// one; use [`publish`](Self::publish) to get it back), or the
+    /// configuration error of [`new`](Self::new).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, the event
+    /// was not published.
+    pub async fn send<IE: Into<IntoEnvelope<E>>>(&self, event: IE) -> Result {
+        let (event, parent) = event.into().into_parts();
+        if let Some(error) = &self.config_error {
+            return Err(error.clone());
+        }
+        self.publisher().publish(event, parent).await.map_err(Into::into)
+    }
+
+    /// Publish an event as the supervisor; if it is refused, get it back
+    /// inside the error.
+    ///
+    /// # Errors
+    ///
+    /// A [`SendError`] with the event, as for [`send`](Self::send).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn publish(&self, event: E) -> std::result::Result<(), SendError<E>> {
+        if let Some(error) = &self.config_error {
+            return Err(SendError::new(error.clone(), event));
+        }
+        self.publisher().publish(event, None).await
+    }
+
+    fn publisher(&self) -> Publisher<'_, E> {
+        Publisher {
+            runtime: &self.runtime,
+            inbox: &self.inbox,
+            id: &self.id,
+            origin: Origin::Outside,
+            cell: None,
+        }
+    }
+
+    /// A cloneable handle to publish and to stop this supervisor from
+    /// anywhere (an HTTP handler, a signal task).
+    pub fn handle(&self) -> SupervisorHandle<E> {
+        SupervisorHandle {
+            runtime: Arc::clone(&self.runtime),
+            inbox: self.inbox.clone(),
+            id: self.id.clone(),
+        }
+    }
+
+    /// Start (unless started) and wait until the runtime stops: a stop
+    /// request ([`Context::stop_runtime`], a handle), every actor having
+    /// stopped itself, or an actor failing (which starts a shutdown of the
+    /// rest). Then drain as [`stop`](Self::stop) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`stop`](Self::stop), or a [`start`](Self::start) error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the runtime; a shutdown already
+    /// started goes on to its end.
+    pub async fn join(mut self) -> Result {
+        if self.setup.is_some() {
+            self.start().await?;
+        }
+        let runtime = Arc::clone(&self.runtime);
+        loop {
+            tokio::select! {
+                biased;
+                () = runtime.finished.cancelled() => break,
+                () = runtime.failure.notified() => runtime.request_stop(),
+            }
+        }
+        self.shutdown().await.into_result()
+    }
+
+    /// [`start`](Self::start), then [`join`](Self::join).
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    pub async fn run(mut self) -> Result {
+        self.start().await?;
+        self.join().await
+    }
+
+    /// Stop: refuse new work, drain everything accepted, run every
+    /// `on_shutdown`, and return when all tasks have ended.
+    ///
+    /// Works in any state: before [`start`](Self::start) it starts the
+    /// actors only to drain what [`send`](Self::send) already accepted, and
+    /// returns at once if there is nothing.
+    ///
+    /// # Errors
+    ///
+    /// The first actor failure as [`Error::ActorFailed`] (a handler error
+    /// `on_error` propagated, a panic, a mailbox overflow under
+    /// `OverflowPolicy::Fail`), or [`Error::ShutdownTimedOut`] if the
+    /// deadline was hit. Use [`shutdown`](Self::shutdown) for the full
+    /// [`ShutdownReport`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not abandon the shutdown: it runs to its end
+    /// in its own task, and a [`SupervisorHandle::stopped`] still sees it.
+    pub async fn stop(self) -> Result {
+        self.shutdown().await.into_result()
+    }
+
+    /// Stop as [`stop`](Self::stop) does and return the full report.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`stop`](Self::stop).
+    pub async fn shutdown(mut self) -> ShutdownReport {
+        self.runtime.request_stop();
+        if self.setup.is_some() && self.start().await.is_err() {
+            // Unusable configuration: nothing was started or accepted.
+            return ShutdownReport {
+                actors: Vec::new(),
+                rejected: self.runtime.rejected(),
+                unrouted: 0,
+                deadline_hit: false,
+                timeout: self.config.shutdown_timeout(),
+                phases: Default::default(),
+                total: Default::default(),
+            };
+        }
+        self.handle().stopped().await
+    }
+
+    /// Start (unless started), run until SIGINT or SIGTERM (ctrl-c on other
+    /// platforms) or until the runtime stops by itself, then drain. A second
+    /// signal during the drain skips straight to the abort step.
+    ///
+    /// A service's `main` can end with
+    /// `std::process::exit(if report.is_clean() { 0 } else { 1 })`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`stop`](Self::stop).
+    pub async fn run_until_signal(mut self) -> ShutdownReport {
+        if self.setup.is_some() && self.start().await.is_err() {
+            return self.shutdown().await;
+        }
+        let runtime = Arc::clone(&self.runtime);
+        tokio::select! {
+            () = runtime.finished.cancelled() => {}
+            () = crate::signal::terminate() => {
+                tracing::info!("signal received: shutting down (a second signal aborts)");
+                runtime.request_stop();
+                let watcher = Arc::clone(&runtime);
+                tokio::spawn(async move {
+                    tokio::select! {
+                        () = crate::signal::terminate() => {
+                            tracing::warn!("second signal: aborting the drain");
+                            watcher.escalate();
+                        }
+                        () = watcher.finished.cancelled() => {}
+                    }
+                });
+            }
+        }
+        self.shutdown().await
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SupervisorConfig {
+        &self.config
+    }
+}
+
+impl<E: Event, T: Topic<E>> Default for Supervisor<E, T> {
+    fn default() -> Self {
+        Self::new(SupervisorConfig::default())
+    }
+}
+
+impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Supervisor");
+        if let Some(setup) = &self.setup {
+            let names: Vec<&str> = setup.cells.iter().map(|c| c.id.as_str()).collect();
+            d.field("actors", &names).field("started", &false);
+        } else {
+            d.field("started", &true);
+        }
+        d.field("stopping", &self.runtime.stopping.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
