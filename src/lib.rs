@@ -14,9 +14,9 @@ pub use maiko_macros::{Event, Label, SelfRouting};
 /// Everything an actor program usually needs: `use maiko::prelude::*;`.
 pub mod prelude {
     pub use maiko_core::{
-        Actor, ActorConfig, ActorId, Context, DefaultTopic, Envelope, Error, Event, EventId,
-        Label, OverflowPolicy, Result, SendError, ShutdownReport, StepAction, Subscribe,
-        Supervisor, SupervisorConfig, SupervisorHandle, Topic,
+        Actor, ActorConfig, ActorId, Context, DefaultTopic, Envelope, Error, Event, EventId, Label,
+        OverflowPolicy, Result, SendError, ShutdownReport, StepAction, Subscribe, Supervisor,
+        SupervisorConfig, SupervisorHandle, Topic,
     };
 
     #[cfg(feature = "macros")]

@@ -22,7 +22,11 @@ async fn stopping_four_idle_actors_takes_no_virtual_time() -> Result {
     sup.send(Ping).await?;
     let before = tokio::time::Instant::now();
     let report = sup.shutdown().await;
-    assert_eq!(tokio::time::Instant::now(), before, "virtual time passed during stop()");
+    assert_eq!(
+        tokio::time::Instant::now(),
+        before,
+        "virtual time passed during stop()"
+    );
     assert!(report.is_clean(), "{report}");
     for name in ["a", "b", "c", "d"] {
         assert_eq!(report.actor(name).unwrap().handled, 1);

@@ -34,7 +34,11 @@ async fn stop_handles_every_pending_event() -> Result {
     let config = SupervisorConfig::default().with_default_actor_channel_capacity(512);
     let mut sup = Supervisor::<Job>::new(config);
     let counter = Arc::clone(&handled);
-    sup.add_actor("consumer", move |_| SlowConsumer { handled: counter }, [DefaultTopic])?;
+    sup.add_actor(
+        "consumer",
+        move |_| SlowConsumer { handled: counter },
+        [DefaultTopic],
+    )?;
     sup.start().await?;
     for i in 0..300 {
         sup.send(Job(i)).await?;

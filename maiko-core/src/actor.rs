@@ -54,9 +54,12 @@ pub trait Actor: Send + 'static {
     ///
     /// # Errors
     ///
-    /// An error is passed to [`on_error`](Self::on_error). Return
-    /// [`Error::Interrupted`] to say "stopped early because of the shutdown":
-    /// the event then counts as interrupted and the actor keeps going.
+    /// An error is passed to [`on_error`](Self::on_error), with two
+    /// exceptions that never fail the actor. Return [`Error::Interrupted`]
+    /// to say "stopped early because of the shutdown": the event then counts
+    /// as interrupted. And an [`Error::Stopping`] returned while the runtime
+    /// is stopping (a publish refused by the gate, propagated with `?`)
+    /// counts the event as handled; the actor keeps draining its mailbox.
     fn handle_event(
         &mut self,
         envelope: &Envelope<Self::Event>,
@@ -74,7 +77,10 @@ pub trait Actor: Send + 'static {
     ///
     /// # Errors
     ///
-    /// An error is passed to [`on_error`](Self::on_error).
+    /// An error is passed to [`on_error`](Self::on_error), except
+    /// [`Error::Interrupted`], and [`Error::Stopping`] while the runtime is
+    /// stopping: those just end the stepping, so a producer may write
+    /// `self.ctx.send(event).await?` and stop cleanly.
     fn step(&mut self) -> impl Future<Output = Result<StepAction>> + Send {
         async { Ok(StepAction::Never) }
     }

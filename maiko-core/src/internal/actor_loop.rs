@@ -190,6 +190,12 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             match result {
                 Ok(Ok(())) => tally.handled += 1,
                 Ok(Err(Error::Interrupted)) => tally.interrupted += 1,
+                // A publish refused because the runtime is stopping (the
+                // drain hop limit, strict mode) is not the actor's fault: it
+                // never fails the actor, which keeps draining its mailbox.
+                Ok(Err(Error::Stopping)) if self.runtime.stopping.is_cancelled() => {
+                    tally.handled += 1;
+                }
                 Ok(Err(error)) => {
                     tally.handled += 1;
                     self.on_error(error);
@@ -232,7 +238,10 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 StepAction::Backoff(delay) => StepState::At(Instant::now() + delay),
                 StepAction::Never => StepState::Off,
             },
+            // Interrupted, or a publish from step() refused because the
+            // runtime is stopping: no more steps, and no failure.
             Ok(Err(Error::Interrupted)) => StepState::Off,
+            Ok(Err(Error::Stopping)) if self.runtime.stopping.is_cancelled() => StepState::Off,
             Ok(Err(error)) => {
                 self.on_error(error);
                 StepState::Ready

@@ -101,7 +101,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         let mut policy = None;
         for index in recipients {
             let subscriber = &self.subscribers[index];
-            if !self.deliver(subscriber, &mail, &topic, &mut policy).await {
+            if !Self::deliver(subscriber, &mail, &topic, &mut policy, runtime).await {
                 runtime.release(1);
             }
         }
@@ -110,22 +110,17 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     /// Deliver one copy; `false` if it was not delivered (its unit must be
     /// released by the caller).
     async fn deliver(
-        &self,
         subscriber: &Subscriber<E>,
         mail: &Mail<E>,
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
+        runtime: &Runtime,
     ) -> bool {
         let cell = &subscriber.cell;
         let counters = &cell.counters;
-        match cell.status() {
-            RUNNING => {}
-            FAILED => {
-                Counters::add(&counters.routed, 1);
-                Counters::add(&counters.lost, 1);
-                return false;
-            }
-            _ => return false,
+        if cell.status() != RUNNING {
+            Self::not_delivered(cell, runtime);
+            return false;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
             Ok(()) => {
@@ -138,10 +133,9 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                         let delivered = subscriber.mailbox.send(mail).await.is_ok();
                         if delivered {
                             Counters::add(&counters.routed, 1);
-                        } else if cell.has_failed() {
-                            // The actor failed while we waited.
-                            Counters::add(&counters.routed, 1);
-                            Counters::add(&counters.lost, 1);
+                        } else {
+                            // The actor closed its mailbox while we waited.
+                            Self::not_delivered(cell, runtime);
                         }
                         delivered
                     }
@@ -169,12 +163,23 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 }
             }
             Err(TrySendError::Closed(_)) => {
-                if cell.has_failed() {
-                    Counters::add(&counters.routed, 1);
-                    Counters::add(&counters.lost, 1);
-                }
+                Self::not_delivered(cell, runtime);
                 false
             }
+        }
+    }
+
+    /// Account for a copy meant for an actor whose mailbox no longer takes
+    /// events: lost if it failed, abandoned if the deadline closed it, and
+    /// not routed at all if it stopped itself (it unsubscribed).
+    fn not_delivered(cell: &ActorCell, runtime: &Runtime) {
+        let counters = &cell.counters;
+        if cell.status() == FAILED {
+            Counters::add(&counters.routed, 1);
+            Counters::add(&counters.lost, 1);
+        } else if cell.status() == RUNNING && runtime.escalated.is_cancelled() {
+            Counters::add(&counters.routed, 1);
+            Counters::add(&counters.abandoned, 1);
         }
     }
 }

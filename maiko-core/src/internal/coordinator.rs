@@ -4,7 +4,7 @@
 //! It runs in its own task, spawned by `Supervisor::start`, so that dropping
 //! the future of `stop()` cannot abandon a drain halfway.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use tokio::{task::JoinSet, time::Instant};
 use tracing::{info_span, warn, Instrument};
@@ -197,10 +197,4 @@ async fn drain(
     .instrument(info_span!("maiko.on_shutdown", actor_tasks))
     .await;
     marks.actors_done.get_or_insert_with(Instant::now);
-}
-
-/// The longest a shutdown can take once requested.
-#[allow(dead_code)]
-pub(crate) fn bound(runtime: &Runtime) -> Duration {
-    runtime.shutdown_timeout + runtime.shutdown_grace
 }
