@@ -61,7 +61,9 @@ impl ActorConfig {
             return Err(Error::ZeroCapacity("channel_capacity"));
         }
         if self.max_events_per_tick == 0 {
-            return Err(Error::InvalidConfig("max_events_per_tick must be at least 1"));
+            return Err(Error::InvalidConfig(
+                "max_events_per_tick must be at least 1",
+            ));
         }
         Ok(())
     }

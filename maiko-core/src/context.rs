@@ -55,7 +55,10 @@ impl<E: crate::Event> Context<E> {
     /// was not published.
     pub async fn send<IE: Into<IntoEnvelope<E>>>(&self, event: IE) -> Result {
         let (event, parent) = event.into().into_parts();
-        self.publisher().publish(event, parent).await.map_err(Into::into)
+        self.publisher()
+            .publish(event, parent)
+            .await
+            .map_err(Into::into)
     }
 
     /// Publish an event marked as an answer to `parent_id`.

@@ -48,7 +48,7 @@ fn process_prefix() -> u64 {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     // RandomState is seeded from the operating system's randomness once per
     // thread; hashing a constant turns that seed into one 64-bit value.
-    *PREFIX.get_or_init(|| RandomState::new().hash_one(0x6d61_696b_6f_u64))
+    *PREFIX.get_or_init(|| RandomState::new().hash_one(0x006d_6169_6b6f_u64))
 }
 
 impl EventId {

@@ -10,7 +10,7 @@
 //!   failed, or the shutdown deadline passed; each of those is counted in
 //!   the [`ShutdownReport`].
 //! - **No accept after close.** A refused publish returns
-//!   [`Error::Stopping`](crate::Error::Stopping) and reaches no one; the
+//!   [`Error::Stopping`] and reaches no one; the
 //!   `publish` methods hand the event back.
 //! - **Termination.** [`Supervisor::stop`](crate::Supervisor::stop) returns
 //!   within the shutdown timeout plus a small grace, whatever the actors do.
@@ -85,7 +85,7 @@ pub enum ActorOutcome {
     /// It failed with this error (from a handler, step or hook, a panic, or
     /// a mailbox overflow under `OverflowPolicy::Fail`).
     Failed(Error),
-    /// The shutdown deadline cut its drain short, and it returned within
+    /// The shutdown deadline made it abandon events, and it returned within
     /// the grace.
     Interrupted,
     /// Its task was aborted after the grace.
@@ -136,8 +136,7 @@ pub struct ActorReport {
 impl ActorReport {
     /// `true` when every routed event is accounted for exactly once.
     pub fn is_balanced(&self) -> bool {
-        self.routed
-            == self.handled + self.dropped + self.lost + self.abandoned + self.interrupted
+        self.routed == self.handled + self.dropped + self.lost + self.abandoned + self.interrupted
     }
 }
 
@@ -174,9 +173,12 @@ pub struct ShutdownReport {
     /// Events accepted but never routed because the routing tasks were
     /// aborted at the deadline.
     pub unrouted: u64,
-    /// Whether the shutdown deadline was hit (or a second signal forced the
-    /// abort step).
+    /// Whether the drain was cut short: the deadline passed, or a second
+    /// signal forced the abort step.
     pub deadline_hit: bool,
+    /// Whether it was a second signal that cut the drain short (then no
+    /// grace was given).
+    pub aborted_by_signal: bool,
     /// The configured shutdown timeout.
     pub timeout: Duration,
     /// Time per phase.
@@ -235,7 +237,11 @@ impl ShutdownReport {
 
 impl fmt::Display for ShutdownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.is_clean() { "clean" } else { "NOT clean" };
+        let verdict = if self.is_clean() {
+            "clean"
+        } else {
+            "NOT clean"
+        };
         writeln!(
             f,
             "shutdown {verdict} in {:?} (draining {:?}, closing {:?}, on_shutdown {:?}){}",
@@ -243,10 +249,10 @@ impl fmt::Display for ShutdownReport {
             self.phases.draining,
             self.phases.closing,
             self.phases.on_shutdown,
-            if self.deadline_hit {
-                format!("; deadline of {:?} hit", self.timeout)
-            } else {
-                String::new()
+            match (self.deadline_hit, self.aborted_by_signal) {
+                (_, true) => "; aborted by a second signal".to_owned(),
+                (true, false) => format!("; deadline of {:?} hit", self.timeout),
+                (false, false) => String::new(),
             }
         )?;
         writeln!(

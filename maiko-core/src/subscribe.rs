@@ -56,7 +56,10 @@ impl<E: Event, T: Topic<E>> Subscribe<E, T> {
 
     /// The given topics.
     pub fn to(topics: impl IntoIterator<Item = T>) -> Self {
-        Self(Subscription::Topics(topics.into_iter().collect()), PhantomData)
+        Self(
+            Subscription::Topics(topics.into_iter().collect()),
+            PhantomData,
+        )
     }
 }
 

@@ -1,5 +1,9 @@
-use std::{borrow::Cow, collections::HashSet, fmt, future::Future, marker::PhantomData, pin::Pin, sync::Arc};
+use std::{
+    borrow::Cow, collections::HashSet, fmt, future::Future, marker::PhantomData, pin::Pin,
+    sync::Arc,
+};
 
+use parking_lot::Mutex;
 use tokio::{
     sync::mpsc::{self, Receiver, Sender},
     task::JoinSet,
@@ -81,7 +85,11 @@ pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     runtime: Arc<Runtime>,
     id: ActorId,
     inbox: Sender<Mail<E>>,
-    setup: Option<Setup<E, T>>,
+    /// Everything registered before `start()`, `None` after it. Behind a
+    /// mutex only so the supervisor is `Sync` (the actor futures are
+    /// `Send` but not `Sync`); every access has `&mut self` and uses
+    /// `get_mut`, so it is never locked.
+    setup: Mutex<Option<Setup<E, T>>>,
 }
 
 fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
@@ -110,14 +118,14 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             runtime,
             id: ActorId::new("supervisor"),
             inbox,
-            setup: Some(Setup {
+            setup: Mutex::new(Some(Setup {
                 routes: Routes::new(),
                 own_inbox,
                 inboxes: Vec::new(),
                 tasks: Vec::new(),
                 cells: Vec::new(),
                 names: HashSet::new(),
-            }),
+            })),
         }
     }
 
@@ -173,11 +181,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         }
     }
 
-    fn check_name(&self, name: &str) -> Result {
+    fn check_name(&mut self, name: &str) -> Result {
         if let Some(error) = &self.config_error {
             return Err(error.clone());
         }
-        let Some(setup) = &self.setup else {
+        let Some(setup) = self.setup.get_mut() else {
             return Err(Error::BrokerAlreadyStarted);
         };
         if name.is_empty() {
@@ -211,7 +219,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ) -> Result<ActorId> {
         self.check_name(ctx.actor_name())?;
         config.validate()?;
-        let Some(setup) = &mut self.setup else {
+        let Some(setup) = self.setup.get_mut() else {
             return Err(Error::BrokerAlreadyStarted);
         };
         let (mailbox, mailbox_rx) = mpsc::channel(config.channel_capacity());
@@ -250,7 +258,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         if let Some(error) = &self.config_error {
             return Err(error.clone());
         }
-        let Some(setup) = self.setup.take() else {
+        let Some(setup) = self.setup.get_mut().take() else {
             return Err(Error::BrokerAlreadyStarted);
         };
         let routes = Arc::new(setup.routes);
@@ -306,7 +314,10 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         if let Some(error) = &self.config_error {
             return Err(error.clone());
         }
-        self.publisher().publish(event, parent).await.map_err(Into::into)
+        self.publisher()
+            .publish(event, parent)
+            .await
+            .map_err(Into::into)
     }
 
     /// Publish an event as the supervisor; if it is refused, get it back
@@ -360,7 +371,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// Dropping the future does not stop the runtime; a shutdown already
     /// started goes on to its end.
     pub async fn join(mut self) -> Result {
-        if self.setup.is_some() {
+        if self.setup.get_mut().is_some() {
             self.start().await?;
         }
         let runtime = Arc::clone(&self.runtime);
@@ -414,13 +425,14 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// As [`stop`](Self::stop).
     pub async fn shutdown(mut self) -> ShutdownReport {
         self.runtime.request_stop();
-        if self.setup.is_some() && self.start().await.is_err() {
+        if self.setup.get_mut().is_some() && self.start().await.is_err() {
             // Unusable configuration: nothing was started or accepted.
             return ShutdownReport {
                 actors: Vec::new(),
                 rejected: self.runtime.rejected(),
                 unrouted: 0,
                 deadline_hit: false,
+                aborted_by_signal: false,
                 timeout: self.config.shutdown_timeout(),
                 phases: Default::default(),
                 total: Default::default(),
@@ -440,19 +452,21 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// As [`stop`](Self::stop).
     pub async fn run_until_signal(mut self) -> ShutdownReport {
-        if self.setup.is_some() && self.start().await.is_err() {
+        // Listen before anything starts, so no signal can slip past.
+        let mut signals = crate::signal::Signals::install();
+        if self.setup.get_mut().is_some() && self.start().await.is_err() {
             return self.shutdown().await;
         }
         let runtime = Arc::clone(&self.runtime);
         tokio::select! {
             () = runtime.finished.cancelled() => {}
-            () = crate::signal::terminate() => {
+            () = signals.recv() => {
                 tracing::info!("signal received: shutting down (a second signal aborts)");
                 runtime.request_stop();
                 let watcher = Arc::clone(&runtime);
                 tokio::spawn(async move {
                     tokio::select! {
-                        () = crate::signal::terminate() => {
+                        () = signals.recv() => {
                             tracing::warn!("second signal: aborting the drain");
                             watcher.escalate();
                         }
@@ -479,7 +493,7 @@ impl<E: Event, T: Topic<E>> Default for Supervisor<E, T> {
 impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Supervisor");
-        if let Some(setup) = &self.setup {
+        if let Some(setup) = &*self.setup.lock() {
             let names: Vec<&str> = setup.cells.iter().map(|c| c.id.as_str()).collect();
             d.field("actors", &names).field("started", &false);
         } else {

@@ -6,6 +6,7 @@ use std::{
     marker::PhantomData,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::Arc,
+    sync::atomic::Ordering::Relaxed,
     task::Poll,
 };
 
@@ -13,7 +14,7 @@ use tokio::{sync::mpsc::Receiver, time::Instant};
 
 use super::{
     broker::Mail,
-    cell::{ActorCell, Activity, Counters, Ending},
+    cell::{Activity, ActorCell, Counters, Ending},
     gate::OPEN,
     guard::guarded,
     runtime::Runtime,
@@ -257,9 +258,8 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     /// propagates (or panics).
     fn on_error(&mut self, error: Error) {
         let decision = catch_unwind(AssertUnwindSafe(|| self.actor.on_error(error)));
-        let outcome: Result = decision.unwrap_or_else(|_| {
-            Err(Error::Panicked("on_error panicked".to_owned()))
-        });
+        let outcome: Result =
+            decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())));
         if let Err(error) = outcome {
             self.cell.fail(error);
         }
@@ -272,7 +272,10 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 self.runtime.failure.notify_one();
                 Ending::Failed(error)
             }
-            (None, None) if cut_short => Ending::Interrupted,
+            // Cut short only if the deadline made it leave work behind.
+            (None, None) if cut_short && cell.counters.abandoned.load(Relaxed) > 0 => {
+                Ending::Interrupted
+            }
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);

@@ -85,7 +85,10 @@ pub(crate) struct ActorCell {
     stop_requested: AtomicBool,
     pub(crate) wake: Notify,
     pub(crate) counters: Counters,
-    activity: Mutex<Activity>,
+    /// What the actor's task is doing, and the topic a publish of it is
+    /// waiting on, if any. Two layers because a handler's first poll can
+    /// record a waiting publish before the handler itself is recorded.
+    activity: Mutex<(Activity, Option<Cow<'static, str>>)>,
     ending: Mutex<Option<Ending>>,
     failure: Mutex<Option<Error>>,
 }
@@ -99,7 +102,7 @@ impl ActorCell {
             stop_requested: AtomicBool::new(false),
             wake: Notify::new(),
             counters: Counters::default(),
-            activity: Mutex::new(Activity::Starting),
+            activity: Mutex::new((Activity::Starting, None)),
             ending: Mutex::new(None),
             failure: Mutex::new(None),
         }
@@ -170,16 +173,19 @@ impl ActorCell {
     }
 
     pub(crate) fn set_activity(&self, activity: Activity) {
-        *self.activity.lock() = activity;
+        self.activity.lock().0 = activity;
     }
 
-    /// Replace the activity, returning the previous one.
-    pub(crate) fn swap_activity(&self, activity: Activity) -> Activity {
-        std::mem::replace(&mut *self.activity.lock(), activity)
+    /// Record (or clear) a publish waiting for room on a topic.
+    pub(crate) fn set_sending(&self, topic: Option<Cow<'static, str>>) {
+        self.activity.lock().1 = topic;
     }
 
     pub(crate) fn activity(&self) -> Activity {
-        self.activity.lock().clone()
+        match &*self.activity.lock() {
+            (_, Some(topic)) => Activity::Sending(topic.clone()),
+            (activity, None) => activity.clone(),
+        }
     }
 
     pub(crate) fn set_ending(&self, ending: Ending) {

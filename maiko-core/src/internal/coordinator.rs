@@ -4,10 +4,10 @@
 //! It runs in its own task, spawned by `Supervisor::start`, so that dropping
 //! the future of `stop()` cannot abandon a drain halfway.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::{task::JoinSet, time::Instant};
-use tracing::{info_span, warn, Instrument};
+use tracing::{Instrument, info_span, warn};
 
 use super::{
     cell::{ActorCell, Ending},
@@ -57,13 +57,17 @@ impl Coordinator {
             () = runtime.escalated.cancelled() => false,
         };
 
-        let mut unrouted = 0;
         if !drained {
             // Escalate: close for everyone, make actors abandon their
             // mailboxes, give running handlers the grace, then abort.
             runtime.force_close();
             runtime.escalated.cancel();
-            let grace_end = Instant::now() + runtime.shutdown_grace;
+            let grace = if runtime.abort_now() {
+                Duration::ZERO
+            } else {
+                runtime.shutdown_grace
+            };
+            let grace_end = Instant::now() + grace;
             let in_grace = drain(&runtime, &mut self.actors, &mut self.brokers, &mut marks);
             if tokio::time::timeout_at(grace_end, in_grace).await.is_err() {
                 self.actors.abort_all();
@@ -71,10 +75,11 @@ impl Coordinator {
                 while self.actors.join_next().await.is_some() {}
                 while self.brokers.join_next().await.is_some() {}
             }
-            unrouted = runtime.gate.in_flight();
         }
 
-        let report = self.report(stop_at, &marks, !drained, unrouted);
+        // After a full drain the gate counts nothing; anything it still
+        // counts was never handled, and the report must show it.
+        let report = self.report(stop_at, &marks, !drained, runtime.gate.in_flight());
         runtime.store_report(report);
     }
 
@@ -108,8 +113,7 @@ impl Coordinator {
                 None => {
                     // Aborted: whatever was routed and not accounted for
                     // was still in its mailbox or in its hands.
-                    abandoned =
-                        routed.saturating_sub(handled + dropped + lost + interrupted);
+                    abandoned = routed.saturating_sub(handled + dropped + lost + interrupted);
                     stuck_in = Some(cell.activity().describe());
                     ActorOutcome::Aborted
                 }
@@ -162,6 +166,7 @@ impl Coordinator {
             rejected: runtime.rejected(),
             unrouted,
             deadline_hit,
+            aborted_by_signal: runtime.abort_now(),
             timeout: runtime.shutdown_timeout,
             phases,
             total: now - stop_at,
@@ -184,17 +189,13 @@ async fn drain(
         .instrument(info_span!("maiko.draining", in_flight))
         .await;
     let routing_tasks = brokers.len();
-    async {
-        while brokers.join_next().await.is_some() {}
-    }
-    .instrument(info_span!("maiko.closing", routing_tasks))
-    .await;
+    async { while brokers.join_next().await.is_some() {} }
+        .instrument(info_span!("maiko.closing", routing_tasks))
+        .await;
     marks.brokers_done.get_or_insert_with(Instant::now);
     let actor_tasks = actors.len();
-    async {
-        while actors.join_next().await.is_some() {}
-    }
-    .instrument(info_span!("maiko.on_shutdown", actor_tasks))
-    .await;
+    async { while actors.join_next().await.is_some() {} }
+        .instrument(info_span!("maiko.on_shutdown", actor_tasks))
+        .await;
     marks.actors_done.get_or_insert_with(Instant::now);
 }

@@ -5,14 +5,11 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::Sender;
 
-use super::{
-    broker::Mail,
-    cell::{ActorCell, Activity},
-    gate::Origin,
-    guard::guarded,
-    runtime::Runtime,
-};
+use super::{broker::Mail, cell::ActorCell, gate::Origin, guard::guarded, runtime::Runtime};
 use crate::{ActorId, Envelope, EventId, SendError};
+
+/// Names the topic of an event, for the activity shown in the report.
+pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
 
 /// Who is publishing.
 pub(crate) struct Publisher<'a, E> {
@@ -21,36 +18,44 @@ pub(crate) struct Publisher<'a, E> {
     pub(crate) id: &'a ActorId,
     pub(crate) origin: Origin,
     /// The publishing actor, to record a wait for capacity in its activity.
-    pub(crate) cell: Option<(&'a ActorCell, fn(&E) -> std::borrow::Cow<'static, str>)>,
+    pub(crate) cell: Option<(&'a ActorCell, TopicName<E>)>,
 }
 
 impl<E> Publisher<'_, E> {
     /// Publish through the gate.
     ///
-    /// 1. check the gate; 2. reserve stage-1 capacity, waiting under
-    /// backpressure; 3. re-check the gate and count the event, atomically;
-    /// 4. send with the permit. There is no await between 3 and 4, so an
-    /// admitted event is in the channel before anyone can observe the count
-    /// drop back; and a permit reserved before the broker closes the channel
-    /// still delivers, so an `Ok` is never lost.
+    /// 1. check the gate;
+    /// 2. reserve stage-1 capacity, waiting under backpressure;
+    /// 3. re-check the gate and count the event, atomically;
+    /// 4. send with the permit.
+    ///
+    /// There is no await between 3 and 4, so an admitted event is in the
+    /// channel before anyone can observe the count drop back; and a permit
+    /// reserved before the broker closes the channel still delivers, so an
+    /// `Ok` is never lost.
     ///
     /// Cancel safety: dropping the future before step 3 publishes nothing;
     /// steps 3 and 4 run without yielding, so it is never half done.
-    pub(crate) async fn publish(self, event: E, parent: Option<EventId>) -> Result<(), SendError<E>> {
+    pub(crate) async fn publish(
+        self,
+        event: E,
+        parent: Option<EventId>,
+    ) -> Result<(), SendError<E>> {
         let runtime = self.runtime;
         if !runtime.precheck(self.origin) {
             return Err(SendError::stopping(event));
         }
 
-        let mut previous = None;
+        let mut waited = false;
         let reserved = guarded(self.inbox.reserve(), || {
             if let Some((cell, topic_name)) = self.cell {
-                previous = Some(cell.swap_activity(Activity::Sending(topic_name(&event))));
+                waited = true;
+                cell.set_sending(Some(topic_name(&event)));
             }
         })
         .await;
-        if let (Some(previous), Some((cell, _))) = (previous, self.cell) {
-            cell.set_activity(previous);
+        if let (true, Some((cell, _))) = (waited, self.cell) {
+            cell.set_sending(None);
         }
         let Ok(Ok(permit)) = reserved else {
             // The broker closed this channel: the gate is closed.

@@ -2,7 +2,7 @@
 //! shutdown signals and the finished report.
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::Duration,
 };
 
@@ -31,6 +31,8 @@ pub(crate) struct Runtime {
     pub(crate) failure: Notify,
     /// Publishes refused at the gate.
     rejected: AtomicU64,
+    /// Set by a second signal: skip the grace and abort at once.
+    abort_now: AtomicBool,
     stop_requested_at: Mutex<Option<Instant>>,
     gate_closed_at: Mutex<Option<Instant>>,
     report: Mutex<Option<ShutdownReport>>,
@@ -53,6 +55,7 @@ impl Runtime {
             finished: CancellationToken::new(),
             failure: Notify::new(),
             rejected: AtomicU64::new(0),
+            abort_now: AtomicBool::new(false),
             stop_requested_at: Mutex::new(None),
             gate_closed_at: Mutex::new(None),
             report: Mutex::new(None),
@@ -74,10 +77,17 @@ impl Runtime {
         }
     }
 
-    /// A second signal: skip the rest of the drain and go to the abort step.
+    /// A second signal: skip the rest of the drain and the grace, and
+    /// abort what is still running.
     pub(crate) fn escalate(&self) {
         self.request_stop();
+        self.abort_now.store(true, Ordering::Release);
         self.escalated.cancel();
+    }
+
+    /// Whether a second signal asked to abort without grace.
+    pub(crate) fn abort_now(&self) -> bool {
+        self.abort_now.load(Ordering::Acquire)
     }
 
     /// Finish `n` units of work (see [`Gate::release`]).
