@@ -80,6 +80,19 @@ impl Coordinator {
         // After a full drain the gate counts nothing; anything it still
         // counts was never handled, and the report must show it.
         let report = self.report(stop_at, &marks, !drained, runtime.gate.in_flight());
+        let total = |field: fn(&ActorReport) -> u64| report.actors.iter().map(field).sum::<u64>();
+        info!(
+            clean = report.is_clean(),
+            handled = total(|a| a.handled),
+            dropped = total(|a| a.dropped),
+            lost = total(|a| a.lost),
+            abandoned = report.abandoned(),
+            interrupted = total(|a| a.interrupted),
+            rejected = report.rejected,
+            deadline_hit = report.deadline_hit,
+            elapsed = ?report.total,
+            "maiko shutdown finished"
+        );
         runtime.store_report(report);
     }
 
