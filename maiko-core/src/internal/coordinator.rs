@@ -7,7 +7,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tokio::{task::JoinSet, time::Instant};
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use super::{
     cell::{ActorCell, Ending},
