@@ -62,6 +62,7 @@ impl Actor for Auditor {
     type Event = Request;
 
     async fn handle_event(&mut self, _envelope: &Envelope<Request>) -> Result {
+        println!("auditor: holding a request");
         self.ctx.stopping().await;
         println!("auditor: ignoring the shutdown signal");
         std::future::pending::<()>().await;

@@ -97,7 +97,7 @@ impl Actor for Consumer {
         let _: &str = meta.actor_name();
         let _ = envelope.event().label();
         match envelope.event() {
-            Msg::Work(_) => self.seen += 1,
+            Msg::Work(n) => self.seen += 1 + n - n,
             Msg::Done => self.ctx.stop_runtime()?,
             Msg::Start => {}
         }

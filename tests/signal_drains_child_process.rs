@@ -16,23 +16,24 @@ use std::{
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `service` example's binary, built next to this test's binary.
+/// The `service` example's binary, (re)built next to this test's binary:
+/// `cargo test --test …` alone does not build examples.
 fn service_binary() -> PathBuf {
-    let mut dir = std::env::current_exe().expect("test binary path");
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let binary = dir.join("examples").join("service");
-    if !binary.exists() {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "--example", "service"])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the service example failed");
+    });
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
     }
-    binary
+    dir.join("examples").join("service")
 }
 
 fn start(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
@@ -120,7 +121,7 @@ fn sigterm_drains_and_exits_zero() {
 #[test]
 fn a_second_sigterm_aborts_a_stuck_drain_and_exits_nonzero() {
     let (child, lines) = start(&["--stuck"]);
-    wait_for_line(&lines, "ready");
+    wait_for_line(&lines, "auditor: holding a request");
     terminate(&child);
     // The auditor saw the first signal: the drain is under way and stuck.
     wait_for_line(&lines, "auditor: ignoring the shutdown signal");

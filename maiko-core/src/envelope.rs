@@ -47,10 +47,14 @@ impl<E> Envelope<E> {
         depth: u32,
     ) -> Self {
         Self {
-            meta: Meta::new(actor_id, parent_id),
+            meta: Meta::unstamped(actor_id, parent_id),
             event,
             depth,
         }
+    }
+
+    pub(crate) fn stamp_time(&mut self, timestamp: u64) {
+        self.meta.set_timestamp(timestamp);
     }
 
     /// The same envelope, marked as an answer to `parent_id`.

@@ -31,8 +31,12 @@ impl Meta {
         self.id
     }
 
-    /// When the event was published, in nanoseconds since the Unix epoch
-    /// (0 if the system clock is set before the epoch).
+    /// When the broker took the event from its publisher's channel, in
+    /// nanoseconds since the Unix epoch: right after the publish, unless the
+    /// publisher's channel was backed up. The clock is read once per batch
+    /// of events the broker takes, not once per event. For an envelope built
+    /// with [`Envelope::new`](crate::Envelope::new), the time it was built.
+    /// 0 if the system clock is set before the epoch.
     pub fn timestamp(&self) -> u64 {
         self.timestamp
     }
@@ -54,12 +58,26 @@ impl Meta {
         self.parent_id
     }
 
+    /// Metadata whose timestamp the broker fills in when it routes the event.
+    pub(crate) fn unstamped(actor_id: ActorId, parent_id: Option<EventId>) -> Self {
+        Self {
+            id: EventId::new(),
+            timestamp: 0,
+            actor_id,
+            parent_id,
+        }
+    }
+
+    pub(crate) fn set_timestamp(&mut self, timestamp: u64) {
+        self.timestamp = timestamp;
+    }
+
     pub(crate) fn set_parent(&mut self, parent_id: Option<EventId>) {
         self.parent_id = parent_id;
     }
 }
 
-fn now_nanos() -> u64 {
+pub(crate) fn now_nanos() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos() as u64)

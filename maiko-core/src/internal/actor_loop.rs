@@ -5,6 +5,7 @@ use std::{
     future::poll_fn,
     marker::PhantomData,
     panic::{AssertUnwindSafe, catch_unwind},
+    pin::pin,
     sync::Arc,
     sync::atomic::Ordering::Relaxed,
     task::Poll,
@@ -54,7 +55,7 @@ pub(crate) struct ActorTask<A: Actor, T> {
 impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     pub(crate) async fn run(mut self) {
         let cell = Arc::clone(&self.cell);
-        let started = guarded(self.actor.on_start(), || {}).await;
+        let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
             // Never started: no on_shutdown (there is nothing to shut down),
             // and whatever was routed to it is lost.
@@ -75,7 +76,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let cut_short = self.event_loop().await;
 
         cell.set_activity(Activity::ShuttingDown);
-        let shutdown = guarded(self.actor.on_shutdown(), || {}).await;
+        let shutdown = guarded(pin!(self.actor.on_shutdown()), || {}).await;
         let shutdown_error = shutdown.and_then(|result| result).err();
         self.finish(shutdown_error, cut_short);
     }
@@ -93,7 +94,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
 
         loop {
             if !closing {
-                let escalated = runtime.escalated.is_cancelled();
+                let escalated = runtime.is_escalated();
                 if escalated || cell.has_failed() || cell.stop_requested() {
                     if !escalated && !cell.has_failed() {
                         cell.mark_self_stopped();
@@ -108,15 +109,19 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
 
             let received = if step == StepState::Ready && step_allowed {
                 // A step is due: take what is already there, without waiting.
-                let mailbox = &mut self.mailbox;
-                let batch = &mut batch;
-                poll_fn(|cx| {
-                    Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
-                        Poll::Ready(n) => Some(n),
-                        Poll::Pending => None,
+                if self.mailbox.is_empty() {
+                    None
+                } else {
+                    let mailbox = &mut self.mailbox;
+                    let batch = &mut batch;
+                    poll_fn(|cx| {
+                        Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
+                            Poll::Ready(n) => Some(n),
+                            Poll::Pending => None,
+                        })
                     })
-                })
-                .await
+                    .await
+                }
             } else {
                 let wake_at = match step {
                     StepState::At(at) if step_allowed => Some(at),
@@ -165,7 +170,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
 
     async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
         let cell = Arc::clone(&self.cell);
-        let escalated = self.runtime.escalated.is_cancelled();
+        let escalated = self.runtime.is_escalated();
         let count = batch.len() as u64;
         let mut tally = Tally::default();
         for mail in batch.drain(..) {
@@ -179,7 +184,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             }
             let mut waited = false;
             cell.enter_handler(mail.depth);
-            let result = guarded(self.actor.handle_event(&mail), || {
+            let result = guarded(pin!(self.actor.handle_event(&mail)), || {
                 waited = true;
                 cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
             })
@@ -209,6 +214,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         }
         let counters = &cell.counters;
         Counters::add(&counters.handled, tally.handled);
+        // (Counters::add skips zeros, so the rare tallies cost nothing.)
         Counters::add(&counters.lost, tally.lost);
         Counters::add(&counters.interrupted, tally.interrupted);
         Counters::add(&counters.abandoned, tally.abandoned);
@@ -220,7 +226,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     async fn step(&mut self) -> StepState {
         let cell = Arc::clone(&self.cell);
         let mut waited = false;
-        let result = guarded(self.actor.step(), || {
+        let result = guarded(pin!(self.actor.step()), || {
             waited = true;
             cell.set_activity(Activity::Stepping);
         })

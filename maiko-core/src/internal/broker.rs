@@ -17,7 +17,11 @@
 //! table; when the last loop has ended, every mailbox sender is gone and the
 //! actors see the end of their mailboxes.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
+    sync::Arc,
+};
 
 use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
 use tracing::{error, warn};
@@ -26,7 +30,7 @@ use super::{
     cell::{ActorCell, Counters, FAILED, RUNNING},
     runtime::Runtime,
 };
-use crate::{Envelope, Error, Event, OverflowPolicy, Topic};
+use crate::{Envelope, Error, Event, OverflowPolicy, Topic, meta::now_nanos};
 
 /// How many events a routing loop takes from its channel at once.
 const BATCH: usize = 64;
@@ -43,15 +47,85 @@ pub(crate) struct Subscriber<E> {
 /// The routing table: who receives which topic.
 pub(crate) struct Routes<E, T> {
     subscribers: Vec<Subscriber<E>>,
-    by_topic: HashMap<T, Vec<usize>>,
+    by_topic: HashMap<T, Vec<usize>, BuildHasherDefault<TopicHasher>>,
     to_all: Vec<usize>,
+}
+
+/// A fast, non-keyed hasher for topic lookups (one per routed event).
+///
+/// Topics are values of the program's own type, not attacker-chosen keys,
+/// so the DoS resistance of the default SipHash buys nothing here; this is
+/// the multiply-and-rotate scheme of rustc's FxHasher.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct TopicHasher(u64);
+
+impl Hasher for TopicHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Counts deliveries to one subscriber in a row, so a run of events to the
+/// same subscriber costs one atomic add instead of one per event.
+#[derive(Default)]
+struct RoutedRun {
+    index: Option<usize>,
+    count: u64,
+}
+
+impl RoutedRun {
+    #[inline]
+    fn add<E>(&mut self, index: usize, subscribers: &[Subscriber<E>]) {
+        if self.index != Some(index) {
+            self.flush(subscribers);
+            self.index = Some(index);
+        }
+        self.count += 1;
+    }
+
+    fn flush<E>(&mut self, subscribers: &[Subscriber<E>]) {
+        if let Some(index) = self.index.take() {
+            Counters::add(&subscribers[index].cell.counters.routed, self.count);
+            self.count = 0;
+        }
+    }
 }
 
 impl<E: Event, T: Topic<E>> Routes<E, T> {
     pub(crate) fn new() -> Self {
         Self {
             subscribers: Vec::new(),
-            by_topic: HashMap::new(),
+            by_topic: HashMap::default(),
             to_all: Vec::new(),
         }
     }
@@ -81,16 +155,20 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     ///
     /// On entry the event holds one unit of the gate's count; on return the
     /// count holds exactly one unit per mailbox copy delivered.
-    async fn route(&self, mail: Mail<E>, own: Option<usize>, runtime: &Runtime) {
+    async fn route(
+        &self,
+        mail: Mail<E>,
+        own: Option<usize>,
+        runtime: &Runtime,
+        run: &mut RoutedRun,
+    ) {
         let topic = T::from_event(mail.event());
         let specific = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
-        let recipients = specific
-            .iter()
-            .chain(self.to_all.iter())
-            .copied()
-            .filter(|&index| Some(index) != own);
-
-        let count = recipients.clone().count() as u64;
+        let is_own = |index: &usize| Some(*index) == own;
+        let skipped = usize::from(
+            own.is_some() && (specific.iter().any(is_own) || self.to_all.iter().any(is_own)),
+        );
+        let count = (specific.len() + self.to_all.len() - skipped) as u64;
         if count == 0 {
             runtime.release(1);
             return;
@@ -99,9 +177,14 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         runtime.gate.add(count - 1);
 
         let mut policy = None;
-        for index in recipients {
+        for &index in specific.iter().chain(self.to_all.iter()) {
+            if Some(index) == own {
+                continue;
+            }
             let subscriber = &self.subscribers[index];
-            if !Self::deliver(subscriber, &mail, &topic, &mut policy, runtime).await {
+            if Self::deliver(subscriber, &mail, &topic, &mut policy, runtime).await {
+                run.add(index, &self.subscribers);
+            } else {
                 runtime.release(1);
             }
         }
@@ -123,17 +206,13 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             return false;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
-            Ok(()) => {
-                Counters::add(&counters.routed, 1);
-                true
-            }
+            // Counted by the caller's run of deliveries.
+            Ok(()) => true,
             Err(TrySendError::Full(mail)) => {
                 match *policy.get_or_insert_with(|| topic.overflow_policy()) {
                     OverflowPolicy::Block => {
                         let delivered = subscriber.mailbox.send(mail).await.is_ok();
-                        if delivered {
-                            Counters::add(&counters.routed, 1);
-                        } else {
+                        if !delivered {
                             // The actor closed its mailbox while we waited.
                             Self::not_delivered(cell, runtime);
                         }
@@ -177,7 +256,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         if cell.status() == FAILED {
             Counters::add(&counters.routed, 1);
             Counters::add(&counters.lost, 1);
-        } else if cell.status() == RUNNING && runtime.escalated.is_cancelled() {
+        } else if cell.status() == RUNNING && runtime.is_escalated() {
             Counters::add(&counters.routed, 1);
             Counters::add(&counters.abandoned, 1);
         }
@@ -213,9 +292,16 @@ pub(crate) async fn forward<E: Event, T: Topic<E>>(
             // Closed and empty, or every sender is gone: nothing more can come.
             break;
         }
-        for mail in batch.drain(..) {
-            routes.route(mail, own, &runtime).await;
+        // One clock read per batch: the time the broker took the events.
+        let now = now_nanos();
+        let mut run = RoutedRun::default();
+        for mut mail in batch.drain(..) {
+            if let Some(envelope) = Arc::get_mut(&mut mail) {
+                envelope.stamp_time(now);
+            }
+            routes.route(mail, own, &runtime, &mut run).await;
         }
+        run.flush(&routes.subscribers);
         if !closing && runtime.is_closed() {
             inbox.close();
             closing = true;

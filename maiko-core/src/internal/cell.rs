@@ -66,10 +66,13 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    #[inline]
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         // Relaxed: counters are read after the tasks that write them have
         // been joined (or aborted and joined), which synchronises.
-        counter.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 

@@ -61,7 +61,7 @@ impl Coordinator {
             // Escalate: close for everyone, make actors abandon their
             // mailboxes, give running handlers the grace, then abort.
             runtime.force_close();
-            runtime.escalated.cancel();
+            runtime.mark_escalated();
             let grace = if runtime.abort_now() {
                 Duration::ZERO
             } else {

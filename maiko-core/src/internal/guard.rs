@@ -5,7 +5,7 @@ use std::{
     any::Any,
     future::{Future, poll_fn},
     panic::{AssertUnwindSafe, catch_unwind},
-    pin::pin,
+    pin::Pin,
     task::Poll,
 };
 
@@ -16,12 +16,12 @@ use crate::Error;
 ///
 /// `on_pending` lets the caller record what the actor is waiting on only
 /// when it actually waits, which keeps the common, immediate case free of
-/// any bookkeeping.
+/// any bookkeeping. The future is taken pinned where it was created
+/// (`pin!(actor.step())`), so a large future is never moved.
 pub(crate) async fn guarded<F: Future>(
-    fut: F,
+    mut fut: Pin<&mut F>,
     on_pending: impl FnOnce(),
 ) -> Result<F::Output, Error> {
-    let mut fut = pin!(fut);
     let mut on_pending = Some(on_pending);
     poll_fn(
         |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {

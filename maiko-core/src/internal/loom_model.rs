@@ -491,14 +491,10 @@ fn publisher_races_stop(stop: Stop, drain: Drain) -> Seen {
             let world = Arc::clone(&world);
             thread::spawn(move || world.stop(stop))
         };
-        let broker = {
-            let world = Arc::clone(&world);
-            thread::spawn(move || world.broker())
-        };
-
+        // The broker runs on the model's main thread: it must end by itself.
+        world.broker();
         let result = sender.join().unwrap();
         stopper.join().unwrap();
-        broker.join().unwrap();
 
         world.check_end(&[(1, result)]);
         record.saw(outcome_label(result));
@@ -564,14 +560,9 @@ fn blocked_publisher_races_stop(stop: Stop) -> Seen {
             let world = Arc::clone(&world);
             thread::spawn(move || world.stop(stop))
         };
-        let broker = {
-            let world = Arc::clone(&world);
-            thread::spawn(move || world.broker())
-        };
-
+        world.broker();
         let (result, waited) = sender.join().unwrap();
         stopper.join().unwrap();
-        broker.join().unwrap();
 
         world.check_end(&[(0, first), (1, result)]);
         if waited {
@@ -621,14 +612,9 @@ fn handler_publish_during_draining_is_admitted_and_handled_before_the_close() {
             let world = Arc::clone(&world);
             thread::spawn(move || world.stop(Stop::Graceful))
         };
-        let broker = {
-            let world = Arc::clone(&world);
-            thread::spawn(move || world.broker())
-        };
-
+        world.broker();
         let result = handler.join().unwrap();
         stopper.join().unwrap();
-        broker.join().unwrap();
 
         assert!(
             matches!(result, Ok(0 | 1)),

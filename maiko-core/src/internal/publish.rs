@@ -1,7 +1,7 @@
 //! The one publish path every sender goes through: check, reserve, check
 //! again, send.
 
-use std::sync::Arc;
+use std::{pin::pin, sync::Arc};
 
 use tokio::sync::mpsc::Sender;
 
@@ -47,7 +47,7 @@ impl<E> Publisher<'_, E> {
         }
 
         let mut waited = false;
-        let reserved = guarded(self.inbox.reserve(), || {
+        let reserved = guarded(pin!(self.inbox.reserve()), || {
             if let Some((cell, topic_name)) = self.cell {
                 waited = true;
                 cell.set_sending(Some(topic_name(&event)));

@@ -33,6 +33,8 @@ pub(crate) struct Runtime {
     rejected: AtomicU64,
     /// Set by a second signal: skip the grace and abort at once.
     abort_now: AtomicBool,
+    /// Mirrors `escalated`, as a plain flag for the actor loop's hot path.
+    escalated_flag: AtomicBool,
     stop_requested_at: Mutex<Option<Instant>>,
     gate_closed_at: Mutex<Option<Instant>>,
     report: Mutex<Option<ShutdownReport>>,
@@ -56,6 +58,7 @@ impl Runtime {
             failure: Notify::new(),
             rejected: AtomicU64::new(0),
             abort_now: AtomicBool::new(false),
+            escalated_flag: AtomicBool::new(false),
             stop_requested_at: Mutex::new(None),
             gate_closed_at: Mutex::new(None),
             report: Mutex::new(None),
@@ -82,7 +85,20 @@ impl Runtime {
     pub(crate) fn escalate(&self) {
         self.request_stop();
         self.abort_now.store(true, Ordering::Release);
+        self.mark_escalated();
+    }
+
+    /// The deadline passed (or a second signal came): actors abandon what
+    /// is left in their mailboxes.
+    pub(crate) fn mark_escalated(&self) {
+        self.escalated_flag.store(true, Ordering::Release);
         self.escalated.cancel();
+    }
+
+    /// Whether [`mark_escalated`](Self::mark_escalated) was called.
+    #[inline]
+    pub(crate) fn is_escalated(&self) -> bool {
+        self.escalated_flag.load(Ordering::Acquire)
     }
 
     /// Whether a second signal asked to abort without grace.
