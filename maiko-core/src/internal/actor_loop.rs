@@ -107,44 +107,38 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             }
             let step_allowed = !closing && runtime.gate.state() == OPEN;
 
-            let received = if step == StepState::Ready && step_allowed {
-                // A step is due: take what is already there, without waiting.
-                if self.mailbox.is_empty() {
-                    None
-                } else {
-                    let mailbox = &mut self.mailbox;
-                    let batch = &mut batch;
-                    poll_fn(|cx| {
-                        Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
-                            Poll::Ready(n) => Some(n),
-                            Poll::Pending => None,
-                        })
-                    })
-                    .await
-                }
+            // The tick limit spaces events between steps; when no step can
+            // run (none due, or the runtime is stopping), take bigger batches.
+            let batch_limit = if step != StepState::Off && step_allowed {
+                limit
             } else {
+                limit.max(IDLE_BATCH)
+            };
+            // Take what is already in the mailbox without building any
+            // future; wait (below) only when it is empty and no step is due.
+            let mut received = self.take_ready(&mut batch, batch_limit).await;
+            if received.is_none() && !(step == StepState::Ready && step_allowed) {
                 let wake_at = match step {
                     StepState::At(at) if step_allowed => Some(at),
                     _ => None,
                 };
-                let batch_limit = if step == StepState::Off {
-                    limit.max(IDLE_BATCH)
-                } else {
-                    limit
+                let backoff = async {
+                    match wake_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
                 };
-                tokio::select! {
+                received = tokio::select! {
                     biased;
                     n = self.mailbox.recv_many(&mut batch, batch_limit) => Some(n),
                     () = cell.wake.notified(), if !closing => None,
                     () = runtime.escalated.cancelled(), if !closing => None,
-                    () = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now)),
-                        if wake_at.is_some() =>
-                    {
+                    () = backoff, if wake_at.is_some() => {
                         step = StepState::Ready;
                         None
                     }
-                }
-            };
+                };
+            }
 
             match received {
                 Some(0) => return cut_short,
@@ -166,6 +160,22 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 tokio::task::consume_budget().await;
             }
         }
+    }
+
+    /// Events already in the mailbox, without waiting: `None` if there are
+    /// none (also when it has ended; the caller's wait then sees the end).
+    async fn take_ready(&mut self, batch: &mut Vec<Mail<A::Event>>, limit: usize) -> Option<usize> {
+        if self.mailbox.is_empty() {
+            return None;
+        }
+        let mailbox = &mut self.mailbox;
+        poll_fn(|cx| {
+            Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
+                Poll::Ready(n) if n > 0 => Some(n),
+                _ => None,
+            })
+        })
+        .await
     }
 
     async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
