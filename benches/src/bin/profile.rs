@@ -1,0 +1,110 @@
+//! Runs one maiko workload in a loop for a profiler, e.g.
+//!
+//! ```text
+//! cargo build --release -p maiko-benches --bin profile
+//! perf record -g target/release/profile one_to_one 10
+//! ```
+//!
+//! Usage: `profile WORKLOAD [SECONDS]`, WORKLOAD one of `one_to_one`,
+//! `fan_out`, `fan_in`, `pipeline`, `scaling_10000`, `idle_stop_4`,
+//! `drain_stop`, `drain_running`, `old_one_to_one`, `old_scaling_10000`,
+//! `tokio_two_hops`. Runs on
+//! a current-thread runtime.
+//!
+//! Two diagnostics print instead of looping: `drain_compare` (the time
+//! `stop()` adds over handling the same backlog while running, for several
+//! backlog sizes: a fixed cost or a per-event one) and `drain_phases` (the
+//! shutdown report's phase times for a drain).
+
+use std::time::{Duration, Instant};
+
+use maiko_benches::{BACKLOG, DrainMode, current_thread, maiko_now, maiko_old, tokio_base};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let workload = args.next().unwrap_or_else(|| "one_to_one".into());
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let rt = current_thread();
+    if workload == "drain_compare" {
+        // Stop minus running, for several backlog sizes (a fixed cost or a
+        // per-event one?), measured two ways: runs alternating stop and
+        // running, and runs in blocks (all stops, then all running, as the
+        // report does).
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        for pending in [100u64, 1_000, 3_000, 10_000] {
+            let (mut stop, mut run) = (Vec::new(), Vec::new());
+            for _ in 0..15 {
+                stop.push(rt.block_on(maiko_now::drain(pending, DrainMode::Stop)));
+                run.push(rt.block_on(maiko_now::drain(pending, DrainMode::Running)));
+            }
+            let (alt_stop, alt_run) = (median(stop), median(run));
+            let stop: Vec<_> = (0..15)
+                .map(|_| rt.block_on(maiko_now::drain(pending, DrainMode::Stop)))
+                .collect();
+            let run: Vec<_> = (0..15)
+                .map(|_| rt.block_on(maiko_now::drain(pending, DrainMode::Running)))
+                .collect();
+            let (blk_stop, blk_run) = (median(stop), median(run));
+            println!(
+                "pending {pending}: alternating stop {alt_stop:?} / running {alt_run:?} = {:.2}x; \
+                 in blocks stop {blk_stop:?} / running {blk_run:?} = {:.2}x",
+                alt_stop.as_secs_f64() / alt_run.as_secs_f64(),
+                blk_stop.as_secs_f64() / blk_run.as_secs_f64(),
+            );
+        }
+        return;
+    }
+    if workload == "drain_ab" {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            a.push(rt.block_on(maiko_now::drain(BACKLOG, DrainMode::Stop)));
+            let (request, wait, _) = rt.block_on(maiko_now::drain_phases(BACKLOG));
+            b.push(request + wait);
+        }
+        a.sort();
+        b.sort();
+        println!("stop(): {:?}, handle: {:?}", a[10], b[10]);
+        return;
+    }
+    if workload == "drain_phases" {
+        for pending in [100u64, 10_000] {
+            for _ in 0..3 {
+                let (request, wait, report) = rt.block_on(maiko_now::drain_phases(pending));
+                println!(
+                    "pending {pending}: request_stop {request:?}, stopped() {wait:?}, \
+                     report total {:?}, {:?}",
+                    report.total, report.phases
+                );
+            }
+        }
+        return;
+    }
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let (mut runs, mut measured) = (0u64, Duration::ZERO);
+    while Instant::now() < until {
+        measured += rt.block_on(async {
+            match workload.as_str() {
+                "one_to_one" => maiko_now::one_to_one::<32>(20_000).await,
+                "fan_out" => maiko_now::fan_out(20_000, 4).await,
+                "fan_in" => maiko_now::fan_in(20_000, 4).await,
+                "pipeline" => maiko_now::pipeline(20_000).await,
+                "scaling_10000" => maiko_now::scaling(10_000, 2_000).await,
+                "idle_stop_4" => maiko_now::idle_stop(4).await,
+                "drain_stop" => maiko_now::drain(BACKLOG, DrainMode::Stop).await,
+                "drain_running" => maiko_now::drain(BACKLOG, DrainMode::Running).await,
+                "old_one_to_one" => maiko_old::one_to_one::<32>(20_000).await,
+                "old_scaling_10000" => maiko_old::scaling(10_000, 2_000).await,
+                "tokio_two_hops" => tokio_base::two_hops::<32>(20_000).await,
+                other => panic!("unknown workload {other}"),
+            }
+        });
+        runs += 1;
+    }
+    println!(
+        "{workload}: {runs} runs, median-free mean {:?} per run",
+        measured / u32::try_from(runs).unwrap_or(u32::MAX)
+    );
+}

@@ -1,0 +1,282 @@
+//! Workloads shared by the criterion benchmarks (`benches/*.rs`) and the
+//! one-command report (`src/bin/report.rs`).
+//!
+//! Every workload is written once per system, the way a user of that system
+//! would write it, and measures one thing: for throughput, the time from the
+//! first publish until the subscriber(s) have handled every event; for
+//! shutdown, the time `stop()` (or the peer's equivalent) takes. Setup and
+//! teardown are done outside the measured span. Each function returns the
+//! measured [`Duration`] of one run, so criterion can use it with
+//! `iter_custom` and the report can take medians.
+//!
+//! Systems:
+//!
+//! - [`tokio_base`]: plain tokio tasks and bounded `mpsc` channels, the
+//!   baselines (one hop, two hops through a forwarder task, raw fan-out …);
+//! - [`maiko_now`]: this workspace's `maiko`;
+//! - [`maiko_old`]: `maiko` 0.3.1 from crates.io, with `OverflowPolicy::Block`
+//!   on its topic (its default is `Fail`) and the same channel capacities;
+//! - [`kameo_peer`]: kameo, bounded mailbox, `tell().await`;
+//! - [`ractor_peer`]: ractor, `send_message` (unbounded, no backpressure);
+//! - [`actix_peer`]: actix, `try_send` with a yield when the mailbox is
+//!   full; it needs its own single-thread `actix_rt::System`.
+//!
+//! All workloads except actix run on whatever tokio runtime they are called
+//! from: the benchmarks and the report use a current-thread runtime and a
+//! multi-thread runtime with 2 workers.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::sync::{oneshot, watch};
+
+#[macro_use]
+mod maiko_workloads;
+
+pub mod actix_peer;
+pub mod kameo_peer;
+pub mod maiko_now;
+pub mod maiko_old;
+pub mod memory;
+pub mod ractor_peer;
+pub mod tokio_base;
+
+/// Capacity of every bounded channel and mailbox in the throughput workloads
+/// (maiko's stage-1 and stage-2 channels, tokio channels, kameo and actix
+/// mailboxes), so that no system gets more buffering than another.
+pub const CAPACITY: usize = 1024;
+
+/// Capacity used where a whole backlog must fit in one mailbox (drain and
+/// queued-event memory): more than [`BACKLOG`].
+pub const BACKLOG_CAPACITY: usize = 16 * 1024;
+
+/// Events pending in the drain workload and the queued-event memory probe.
+pub const BACKLOG: u64 = 10_000;
+
+/// Number of topics in the scaling workload.
+pub const SCALING_TOPICS: u8 = 100;
+
+/// An event of `N` bytes: byte 0 is its topic, bytes 1..9 its sequence
+/// number. Sent by value through tokio channels and peers' mailboxes, and as
+/// the event of the maiko supervisors.
+#[derive(Clone, Copy, Debug)]
+pub struct Payload<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> Payload<N> {
+    /// An event on `topic` with sequence number `seq`.
+    #[inline]
+    pub fn new(topic: u8, seq: u64) -> Self {
+        let mut bytes = [0u8; N];
+        bytes[0] = topic;
+        bytes[1..9].copy_from_slice(&seq.to_le_bytes());
+        Self(bytes)
+    }
+
+    /// The topic byte.
+    #[inline]
+    pub fn topic(&self) -> u8 {
+        self.0[0]
+    }
+
+    /// The same event moved to another topic (a pipeline stage's output).
+    #[inline]
+    pub fn with_topic(mut self, topic: u8) -> Self {
+        self.0[0] = topic;
+        self
+    }
+}
+
+/// The topic of a [`Payload`]: its first byte. Implements both maiko
+/// versions' `Topic` with `OverflowPolicy::Block`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct ByteTopic(pub u8);
+
+/// The start of a measured span: the first publish. Several producers may
+/// mark it; the earliest mark wins.
+#[derive(Debug, Default)]
+pub struct Start(Mutex<Option<Instant>>);
+
+impl Start {
+    /// A shared, unmarked start.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Mark now as the start unless it was marked before.
+    pub fn mark(&self) {
+        let now = Instant::now();
+        let mut slot = self.0.lock().expect("start mutex");
+        if slot.is_none_or(|t| now < t) {
+            *slot = Some(now);
+        }
+    }
+
+    /// The marked start.
+    ///
+    /// # Panics
+    ///
+    /// If nobody marked it.
+    pub fn get(&self) -> Instant {
+        self.0
+            .lock()
+            .expect("start mutex")
+            .expect("start was never marked")
+    }
+}
+
+/// Holds the producers back until the consumers are up, so that starting
+/// the actors is never part of a measured span.
+#[derive(Debug)]
+pub struct Go(watch::Sender<bool>);
+
+/// A producer's side of [`Go`].
+#[derive(Clone, Debug)]
+pub struct Ready(watch::Receiver<bool>);
+
+impl Go {
+    /// A held-back start and the producers' side of it.
+    pub fn new() -> (Self, Ready) {
+        let (tx, rx) = watch::channel(false);
+        (Self(tx), Ready(rx))
+    }
+
+    /// Let freshly spawned tasks settle, then release the producers.
+    pub async fn fire(&self) {
+        settle().await;
+        self.0.send_replace(true);
+    }
+}
+
+impl Ready {
+    /// Wait until released.
+    ///
+    /// # Panics
+    ///
+    /// If the [`Go`] was dropped without firing.
+    pub async fn wait(mut self) {
+        self.0.wait_for(|go| *go).await.expect("go dropped unfired");
+    }
+}
+
+/// The end of a measured span: fired when the last of `k` consumers has
+/// handled everything it expects.
+#[derive(Debug)]
+pub struct Done {
+    remaining: AtomicUsize,
+    tx: Mutex<Option<oneshot::Sender<Instant>>>,
+}
+
+impl Done {
+    /// A signal for `consumers` consumers and the receiver of its instant.
+    pub fn new(consumers: usize) -> (Arc<Self>, oneshot::Receiver<Instant>) {
+        let (tx, rx) = oneshot::channel();
+        let done = Arc::new(Self {
+            remaining: AtomicUsize::new(consumers),
+            tx: Mutex::new(Some(tx)),
+        });
+        (done, rx)
+    }
+
+    /// One consumer has handled all it expects.
+    pub fn finished(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let now = Instant::now();
+            if let Some(tx) = self.tx.lock().expect("done mutex").take() {
+                let _ = tx.send(now);
+            }
+        }
+    }
+}
+
+/// Per-consumer tally: counts events and reports to [`Done`] at `expect`.
+#[derive(Debug)]
+pub struct Tally {
+    seen: u64,
+    expect: u64,
+    done: Arc<Done>,
+}
+
+impl Tally {
+    /// A tally expecting `expect` events.
+    pub fn new(expect: u64, done: &Arc<Done>) -> Self {
+        Self {
+            seen: 0,
+            expect,
+            done: Arc::clone(done),
+        }
+    }
+
+    /// Count one event.
+    #[inline]
+    pub fn count<const N: usize>(&mut self, event: &Payload<N>) {
+        std::hint::black_box(event);
+        self.seen += 1;
+        if self.seen == self.expect {
+            self.done.finished();
+        }
+    }
+}
+
+/// Wait for the end instant.
+///
+/// # Panics
+///
+/// If every consumer is gone without firing (a workload bug).
+pub async fn finished(rx: oneshot::Receiver<Instant>) -> Instant {
+    rx.await
+        .expect("consumers ended before handling every event")
+}
+
+/// The events each of `producers` producers publishes so that `n` are
+/// published in all.
+pub fn share(n: u64, producers: usize, index: usize) -> u64 {
+    let producers = producers as u64;
+    n / producers + u64::from((index as u64) < n % producers)
+}
+
+/// How a backlog is handled in the drain workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrainMode {
+    /// The system keeps running; measured until the last event is handled.
+    Running,
+    /// `stop()` is called with the backlog pending; measured until it
+    /// returns, every event handled.
+    Stop,
+}
+
+/// A current-thread tokio runtime (the tightest figures).
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("current-thread runtime")
+}
+
+/// A multi-thread tokio runtime with 2 workers.
+pub fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("2-worker runtime")
+}
+
+/// Let freshly spawned tasks run (their `on_start`, their first poll)
+/// before a measurement starts. Not measured.
+pub async fn settle() {
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// Median of `samples` (sorted in place).
+pub fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}

@@ -1,0 +1,93 @@
+//! Every workload runs to completion on both runtimes and handles every
+//! event (each one panics otherwise). Nothing here asserts a timing; the
+//! timeout only turns a hang into a failure.
+
+use std::{future::Future, time::Duration};
+
+use maiko_benches::{
+    DrainMode, actix_peer, current_thread, kameo_peer, maiko_now, maiko_old, ractor_peer,
+    tokio_base, two_workers,
+};
+
+const N: u64 = 2_000;
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+fn on_both<F, Fut>(workload: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Duration>,
+{
+    for runtime in [current_thread(), two_workers()] {
+        runtime.block_on(async {
+            tokio::time::timeout(HANG_GUARD, workload())
+                .await
+                .expect("workload hung");
+        });
+    }
+}
+
+#[test]
+fn tokio_baselines_complete() {
+    on_both(|| tokio_base::one_hop::<32>(N));
+    on_both(|| tokio_base::two_hops::<1024>(N));
+    on_both(|| tokio_base::fan_out(N, 4));
+    on_both(|| tokio_base::fan_in(N, 4, false));
+    on_both(|| tokio_base::fan_in(N, 4, true));
+    on_both(|| tokio_base::pipeline(N, false));
+    on_both(|| tokio_base::pipeline(N, true));
+    on_both(|| tokio_base::scaling(100, 1_000));
+    on_both(|| tokio_base::idle_stop(10));
+    on_both(|| tokio_base::drain(N, DrainMode::Running));
+    on_both(|| tokio_base::drain(N, DrainMode::Stop));
+}
+
+#[test]
+fn maiko_workloads_complete() {
+    on_both(|| maiko_now::one_to_one::<32>(N));
+    on_both(|| maiko_now::one_to_one::<1024>(N));
+    on_both(|| maiko_now::fan_out(N, 4));
+    on_both(|| maiko_now::fan_in(N, 4));
+    on_both(|| maiko_now::pipeline(N));
+    on_both(|| maiko_now::scaling(100, 1_000));
+    on_both(|| maiko_now::idle_stop(10));
+    on_both(|| maiko_now::drain(N, DrainMode::Running));
+    on_both(|| maiko_now::drain(N, DrainMode::Stop));
+}
+
+#[test]
+fn maiko_0_3_1_workloads_complete() {
+    on_both(|| maiko_old::one_to_one::<32>(N));
+    on_both(|| maiko_old::one_to_one::<1024>(N));
+    on_both(|| maiko_old::fan_out(N, 4));
+    on_both(|| maiko_old::fan_in(N, 4));
+    on_both(|| maiko_old::pipeline(N));
+    on_both(|| maiko_old::scaling(100, 1_000));
+    on_both(|| maiko_old::idle_stop(10));
+}
+
+#[test]
+fn kameo_workloads_complete() {
+    on_both(|| kameo_peer::one_to_one::<32>(N));
+    on_both(|| kameo_peer::fan_out(N, 4));
+    on_both(|| kameo_peer::fan_in(N, 4));
+    on_both(|| kameo_peer::pipeline(N));
+    on_both(|| kameo_peer::idle_stop(10));
+    on_both(|| kameo_peer::drain(N, DrainMode::Running));
+    on_both(|| kameo_peer::drain(N, DrainMode::Stop));
+}
+
+#[test]
+fn ractor_workloads_complete() {
+    on_both(|| ractor_peer::one_to_one::<32>(N));
+    on_both(|| ractor_peer::fan_out(N, 4));
+    on_both(|| ractor_peer::fan_in(N, 4));
+    on_both(|| ractor_peer::pipeline(N));
+    on_both(|| ractor_peer::idle_stop(10));
+}
+
+#[test]
+fn actix_workloads_complete() {
+    let system = actix_peer::system();
+    actix_peer::one_to_one::<32>(&system, N);
+    actix_peer::fan_out(&system, N, 4);
+}
