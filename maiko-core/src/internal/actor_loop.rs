@@ -122,21 +122,33 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     StepState::At(at) if step_allowed => Some(at),
                     _ => None,
                 };
-                let backoff = async {
-                    match wake_at {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
+                // Wait for the mailbox; a stop request, a failure or the
+                // deadline wakes the task through the cell's waker slot.
+                let mailbox = &mut self.mailbox;
+                let batch = &mut batch;
+                let wait = poll_fn(|cx| {
+                    if let Poll::Ready(n) = mailbox.poll_recv_many(cx, batch, batch_limit) {
+                        return Poll::Ready(Some(n));
                     }
-                };
-                received = tokio::select! {
-                    biased;
-                    n = self.mailbox.recv_many(&mut batch, batch_limit) => Some(n),
-                    () = cell.wake.notified(), if !closing => None,
-                    () = runtime.escalated.cancelled(), if !closing => None,
-                    () = backoff, if wake_at.is_some() => {
-                        step = StepState::Ready;
-                        None
+                    if closing {
+                        return Poll::Pending;
                     }
+                    cell.register(cx.waker());
+                    if cell.stop_requested() || cell.has_failed() || runtime.is_escalated() {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending
+                });
+                received = match wake_at {
+                    None => wait.await,
+                    Some(at) => tokio::select! {
+                        biased;
+                        received = wait => received,
+                        () = tokio::time::sleep_until(at) => {
+                            step = StepState::Ready;
+                            None
+                        }
+                    },
                 };
             }
 
@@ -179,8 +191,13 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     }
 
     async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
-        let cell = Arc::clone(&self.cell);
-        let escalated = self.runtime.is_escalated();
+        let Self {
+            actor,
+            cell,
+            runtime,
+            ..
+        } = self;
+        let escalated = runtime.is_escalated();
         let count = batch.len() as u64;
         let mut tally = Tally::default();
         for mail in batch.drain(..) {
@@ -194,7 +211,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             }
             let mut waited = false;
             cell.enter_handler(mail.depth);
-            let result = guarded(pin!(self.actor.handle_event(&mail)), || {
+            let result = guarded(pin!(actor.handle_event(&mail)), || {
                 waited = true;
                 cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
             })
@@ -209,12 +226,12 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 // A publish refused because the runtime is stopping (the
                 // drain hop limit, strict mode) is not the actor's fault: it
                 // never fails the actor, which keeps draining its mailbox.
-                Ok(Err(Error::Stopping)) if self.runtime.stopping.is_cancelled() => {
+                Ok(Err(Error::Stopping)) if runtime.stopping.is_cancelled() => {
                     tally.handled += 1;
                 }
                 Ok(Err(error)) => {
                     tally.handled += 1;
-                    self.on_error(error);
+                    on_error(actor, cell, error);
                 }
                 Err(panic) => {
                     tally.lost += 1;
@@ -230,13 +247,18 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         Counters::add(&counters.abandoned, tally.abandoned);
         // The handlers' own publishes were counted when admitted, so
         // releasing after them never lets the count touch zero early.
-        self.runtime.release(count);
+        runtime.release(count);
     }
 
     async fn step(&mut self) -> StepState {
-        let cell = Arc::clone(&self.cell);
+        let Self {
+            actor,
+            cell,
+            runtime,
+            ..
+        } = self;
         let mut waited = false;
-        let result = guarded(pin!(self.actor.step()), || {
+        let result = guarded(pin!(actor.step()), || {
             waited = true;
             cell.set_activity(Activity::Stepping);
         })
@@ -258,26 +280,15 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             // Interrupted, or a publish from step() refused because the
             // runtime is stopping: no more steps, and no failure.
             Ok(Err(Error::Interrupted)) => StepState::Off,
-            Ok(Err(Error::Stopping)) if self.runtime.stopping.is_cancelled() => StepState::Off,
+            Ok(Err(Error::Stopping)) if runtime.stopping.is_cancelled() => StepState::Off,
             Ok(Err(error)) => {
-                self.on_error(error);
+                on_error(actor, cell, error);
                 StepState::Ready
             }
             Err(panic) => {
                 cell.fail(panic);
                 StepState::Off
             }
-        }
-    }
-
-    /// Pass an error to the actor's `on_error`; fail the actor if it
-    /// propagates (or panics).
-    fn on_error(&mut self, error: Error) {
-        let decision = catch_unwind(AssertUnwindSafe(|| self.actor.on_error(error)));
-        let outcome: Result =
-            decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())));
-        if let Err(error) = outcome {
-            self.cell.fail(error);
         }
     }
 
@@ -295,5 +306,16 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);
+    }
+}
+
+/// Pass an error to the actor's `on_error`; fail the actor if it propagates
+/// (or panics).
+fn on_error<A: Actor>(actor: &mut A, cell: &ActorCell, error: Error) {
+    let decision = catch_unwind(AssertUnwindSafe(|| actor.on_error(error)));
+    let outcome: Result =
+        decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())));
+    if let Err(error) = outcome {
+        cell.fail(error);
     }
 }

@@ -5,10 +5,10 @@
 use std::{
     borrow::Cow,
     sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering},
+    task::Waker,
 };
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use super::gate::Origin;
 use crate::{ActorId, Error};
@@ -86,7 +86,10 @@ pub(crate) struct ActorCell {
     in_handler: AtomicU32,
     status: AtomicU8,
     stop_requested: AtomicBool,
-    pub(crate) wake: Notify,
+    /// The actor task's waker while it waits for its mailbox, so a stop
+    /// request, a failure or the deadline can wake it without it having to
+    /// build a wait future for each of them every time it waits.
+    waker: Mutex<Option<Waker>>,
     pub(crate) counters: Counters,
     /// What the actor's task is doing, and the topic a publish of it is
     /// waiting on, if any. Two layers because a handler's first poll can
@@ -103,7 +106,7 @@ impl ActorCell {
             in_handler: AtomicU32::new(0),
             status: AtomicU8::new(RUNNING),
             stop_requested: AtomicBool::new(false),
-            wake: Notify::new(),
+            waker: Mutex::new(None),
             counters: Counters::default(),
             activity: Mutex::new((Activity::Starting, None)),
             ending: Mutex::new(None),
@@ -140,7 +143,28 @@ impl ActorCell {
     /// Ask the actor to stop itself (from `Context::stop`).
     pub(crate) fn request_stop(&self) {
         self.stop_requested.store(true, Ordering::Release);
-        self.wake.notify_one();
+        self.wake();
+    }
+
+    /// Remember the waiting task's waker. The caller re-checks its flags
+    /// after this: a flag set before the registration is seen by that
+    /// re-check, one set after it finds the waker (the mutex orders both).
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut slot = self.waker.lock();
+        if !slot
+            .as_ref()
+            .is_some_and(|current| current.will_wake(waker))
+        {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Wake the actor task if it is waiting.
+    pub(crate) fn wake(&self) {
+        let waker = self.waker.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     pub(crate) fn stop_requested(&self) -> bool {
@@ -164,7 +188,7 @@ impl ActorCell {
         }
         drop(failure);
         self.status.store(FAILED, Ordering::Release);
-        self.wake.notify_one();
+        self.wake();
     }
 
     pub(crate) fn take_failure(&self) -> Option<Error> {

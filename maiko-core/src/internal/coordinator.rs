@@ -62,6 +62,9 @@ impl Coordinator {
             // mailboxes, give running handlers the grace, then abort.
             runtime.force_close();
             runtime.mark_escalated();
+            for cell in &self.cells {
+                cell.wake();
+            }
             let grace = if runtime.abort_now() {
                 Duration::ZERO
             } else {

@@ -7,8 +7,10 @@
 //! `internal/loom_model.rs` stands a small channel with tokio's close
 //! semantics next to the real gate.
 
-#[cfg(not(maiko_loom))]
+// loom is a dev-dependency, so only the crate's own test build uses it; a
+// plain build with `--cfg maiko_loom` keeps the std atomics.
+#[cfg(not(all(test, maiko_loom)))]
 pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
 
-#[cfg(maiko_loom)]
+#[cfg(all(test, maiko_loom))]
 pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
