@@ -157,7 +157,7 @@ impl<E> Context<E> {
     /// this to stop early (returning [`Error::Interrupted`](crate::Error::Interrupted)).
     #[inline]
     pub fn is_stopping(&self) -> bool {
-        self.runtime.stopping.is_cancelled()
+        self.runtime.is_stopping()
     }
 
     /// Resolves when a shutdown starts; for `tokio::select!` in a long

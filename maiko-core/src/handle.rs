@@ -89,7 +89,7 @@ impl<E> SupervisorHandle<E> {
 
     /// Whether a shutdown has started.
     pub fn is_stopping(&self) -> bool {
-        self.runtime.stopping.is_cancelled()
+        self.runtime.is_stopping()
     }
 
     /// Start the shutdown without waiting for it. Any number of calls, from

@@ -499,7 +499,7 @@ impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
         } else {
             d.field("started", &true);
         }
-        d.field("stopping", &self.runtime.stopping.is_cancelled())
+        d.field("stopping", &self.runtime.is_stopping())
             .finish_non_exhaustive()
     }
 }

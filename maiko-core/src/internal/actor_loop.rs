@@ -226,7 +226,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 // A publish refused because the runtime is stopping (the
                 // drain hop limit, strict mode) is not the actor's fault: it
                 // never fails the actor, which keeps draining its mailbox.
-                Ok(Err(Error::Stopping)) if runtime.stopping.is_cancelled() => {
+                Ok(Err(Error::Stopping)) if runtime.is_stopping() => {
                     tally.handled += 1;
                 }
                 Ok(Err(error)) => {
@@ -280,7 +280,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             // Interrupted, or a publish from step() refused because the
             // runtime is stopping: no more steps, and no failure.
             Ok(Err(Error::Interrupted)) => StepState::Off,
-            Ok(Err(Error::Stopping)) if runtime.stopping.is_cancelled() => StepState::Off,
+            Ok(Err(Error::Stopping)) if runtime.is_stopping() => StepState::Off,
             Ok(Err(error)) => {
                 on_error(actor, cell, error);
                 StepState::Ready

@@ -164,25 +164,27 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     ) {
         let topic = T::from_event(mail.event());
         let specific = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
-        let is_own = |index: &usize| Some(*index) == own;
-        let skipped = usize::from(
-            own.is_some() && (specific.iter().any(is_own) || self.to_all.iter().any(is_own)),
-        );
-        let count = (specific.len() + self.to_all.len() - skipped) as u64;
+        let count = (specific.len() + self.to_all.len()) as u64;
         if count == 0 {
             runtime.release(1);
             return;
         }
-        // Take a unit for every copy before delivering any (gate invariant 3).
+        // Take a unit for every copy before delivering any (gate invariant
+        // 3); the publisher's own copy, if it subscribes, is given back below.
         runtime.gate.add(count - 1);
 
         let mut policy = None;
         for &index in specific.iter().chain(self.to_all.iter()) {
-            if Some(index) == own {
-                continue;
-            }
-            let subscriber = &self.subscribers[index];
-            if Self::deliver(subscriber, &mail, &topic, &mut policy, runtime).await {
+            let delivered = Some(index) != own
+                && Self::deliver(
+                    &self.subscribers[index],
+                    &mail,
+                    &topic,
+                    &mut policy,
+                    runtime,
+                )
+                .await;
+            if delivered {
                 run.add(index, &self.subscribers);
             } else {
                 runtime.release(1);

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::gate::{CLOSED, Gate, Origin};
+use super::gate::{CLOSED, Gate, OPEN, Origin};
 use crate::ShutdownReport;
 
 /// The shared heart of one supervisor.
@@ -124,6 +124,14 @@ impl Runtime {
     fn on_closed(&self) {
         self.gate_closed_at.lock().get_or_insert_with(Instant::now);
         self.closed.cancel();
+    }
+
+    /// Whether a shutdown has started. Read from the gate, so it is true
+    /// for anyone who has seen a publish refused (the `stopping` token is
+    /// cancelled just after the gate flips).
+    #[inline]
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.gate.state() != OPEN
     }
 
     pub(crate) fn is_closed(&self) -> bool {
