@@ -4,7 +4,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::{
     ActorId, SendError, ShutdownReport,
-    internal::{broker::Mail, gate::Origin, publish::Publisher, runtime::Runtime},
+    internal::{broker::Mail, publish::Publisher, runtime::Runtime},
 };
 
 /// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
@@ -76,15 +76,9 @@ impl<E> SupervisorHandle<E> {
     /// Cancel safe: if the future is dropped before it completes, the event
     /// was not published.
     pub async fn send(&self, event: E) -> Result<(), SendError<E>> {
-        Publisher {
-            runtime: &self.runtime,
-            inbox: &self.inbox,
-            id: &self.id,
-            origin: Origin::Outside,
-            cell: None,
-        }
-        .publish(event, None)
-        .await
+        Publisher::outside(&self.runtime, &self.inbox, &self.id)
+            .publish(event, None)
+            .await
     }
 
     /// Whether a shutdown has started.

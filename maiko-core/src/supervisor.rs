@@ -17,7 +17,6 @@ use crate::{
         broker::{Mail, Routes, Subscriber, forward},
         cell::ActorCell,
         coordinator::Coordinator,
-        gate::Origin,
         publish::Publisher,
         runtime::Runtime,
     },
@@ -338,13 +337,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     }
 
     fn publisher(&self) -> Publisher<'_, E> {
-        Publisher {
-            runtime: &self.runtime,
-            inbox: &self.inbox,
-            id: &self.id,
-            origin: Origin::Outside,
-            cell: None,
-        }
+        Publisher::outside(&self.runtime, &self.inbox, &self.id)
     }
 
     /// A cloneable handle to publish and to stop this supervisor from

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod overflow;
+
 use std::{
     future::Future,
     sync::{Arc, Mutex},

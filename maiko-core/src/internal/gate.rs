@@ -111,7 +111,6 @@ impl Gate {
     }
 
     /// The number of accepted units not yet finished.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn in_flight(&self) -> u64 {
         self.word.load(Ordering::Acquire) >> 2
     }

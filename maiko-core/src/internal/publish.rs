@@ -21,7 +21,22 @@ pub(crate) struct Publisher<'a, E> {
     pub(crate) cell: Option<(&'a ActorCell, TopicName<E>)>,
 }
 
-impl<E> Publisher<'_, E> {
+impl<'a, E> Publisher<'a, E> {
+    /// The supervisor or one of its handles: outside any actor.
+    pub(crate) fn outside(
+        runtime: &'a Runtime,
+        inbox: &'a Sender<Mail<E>>,
+        id: &'a ActorId,
+    ) -> Self {
+        Self {
+            runtime,
+            inbox,
+            id,
+            origin: Origin::Outside,
+            cell: None,
+        }
+    }
+
     /// Publish through the gate.
     ///
     /// 1. check the gate;
