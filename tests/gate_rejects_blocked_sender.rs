@@ -1,4 +1,4 @@
-//! No accept after close (G2).
+//! No accept after close (G2 in the `maiko::shutdown` guide).
 //!
 //! - A publish that finds the gate rejecting returns `Error::Stopping`,
 //!   reaches no one, and, where the API allows, hands its event back.
@@ -12,7 +12,7 @@
 //! Every wait is on a signal (oneshot, `Notify`, a barrier); the timeouts
 //! are only a safety net that turns a hang into a failure.
 
-mod common;
+mod support;
 
 use std::{
     future::Future,
@@ -21,29 +21,18 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    task::Poll,
-    time::Duration,
 };
 
 use maiko::*;
-use tokio::sync::{Barrier, Notify, oneshot};
-
-/// The safety net: a wait that takes longer than this is a hang.
-const TIMEOUT: Duration = Duration::from_secs(5);
+use support::{count_from_env, poll_once, seed_from_env, within};
+use tokio::{
+    sync::{Barrier, Notify, oneshot},
+    task::JoinHandle,
+};
 
 /// Iterations of the blocked-sender race unless `MAIKO_GATE_ITERATIONS`
 /// says otherwise.
 const ITERATIONS: usize = 500;
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(TIMEOUT, future)
-        .await
-        .unwrap_or_else(|_| panic!("hung: {what}"))
-}
-
-async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
-}
 
 #[derive(Event, Clone, Debug, PartialEq, Eq)]
 struct Job(u32);
@@ -89,6 +78,16 @@ enum Interleaving {
     Race,
 }
 
+impl Interleaving {
+    fn draw(rng: &mut fastrand::Rng) -> Self {
+        match rng.u8(0..4) {
+            0 => Self::StopThenRelease,
+            1 => Self::ReleaseThenStop,
+            _ => Self::Race,
+        }
+    }
+}
+
 /// What one iteration saw of its blocked senders.
 #[derive(Debug, Default)]
 struct Seen {
@@ -96,17 +95,56 @@ struct Seen {
     refused: usize,
 }
 
+/// What a blocked sender's `send` returned.
+type Sent = std::result::Result<(), SendError<Job>>;
+
+/// A sender waiting for room in the full pipe: its job, and its task.
+type Blocked = (u32, JoinHandle<Sent>);
+
 /// One iteration: fill a pipe of capacity 1 everywhere, block more senders
 /// on it, stop and release in some interleaving, and check every sender's
 /// fate against what was handled.
 async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
-    let interleaving = match rng.u8(0..4) {
-        0 => Interleaving::StopThenRelease,
-        1 => Interleaving::ReleaseThenStop,
-        _ => Interleaving::Race,
-    };
+    let interleaving = Interleaving::draw(rng);
     let strict = rng.u8(0..4) == 0;
     let context = format!("{interleaving:?}, strict {strict}");
+    let FullPipe {
+        sup,
+        handle,
+        handled,
+        release,
+    } = fill_the_pipe(strict).await;
+    let blocked = block_senders(&handle, rng).await;
+
+    let (report, fates) = match interleaving {
+        Interleaving::StopThenRelease => {
+            stop_then_release(sup, &handle, &release, blocked, rng).await
+        }
+        Interleaving::ReleaseThenStop => release_then_stop(sup, &handle, &release, blocked).await,
+        // The stop comes through the handle; `sup` lives on to the end.
+        Interleaving::Race => race_stop_and_release(&handle, &release, blocked, rng).await,
+    };
+
+    let handled = handled.lock().unwrap().clone();
+    verify_fates(interleaving, &context, &handled, fates, &report)
+}
+
+/// A running supervisor whose gatekeeper holds job 0, with jobs 1 to 3
+/// queued behind it.
+struct FullPipe {
+    sup: Supervisor<Job>,
+    handle: SupervisorHandle<Job>,
+    /// What the gatekeeper handled, in order.
+    handled: Arc<Mutex<Vec<u32>>>,
+    /// Lets the gatekeeper go on from job 0.
+    release: Arc<Notify>,
+}
+
+/// Fill the pipe: job 0 in the handler (which holds it), 1 in the mailbox,
+/// 2 in the broker's hands waiting for the mailbox, 3 in the stage-1
+/// channel. Each is sent only once the one before is in place, so this is
+/// the exact state, whatever the scheduling.
+async fn fill_the_pipe(strict: bool) -> FullPipe {
     let config = SupervisorConfig::default()
         .with_broker_channel_capacity(1)
         .with_default_actor_channel_capacity(1)
@@ -125,10 +163,6 @@ async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
     sup.start().await.unwrap();
     let handle = sup.handle();
 
-    // Fill the pipe: job 0 in the handler (which holds it), 1 in the
-    // mailbox, 2 in the broker's hands waiting for the mailbox, 3 in the
-    // stage-1 channel. Each is sent only once the one before is in place,
-    // so this is the exact state, whatever the scheduling.
     sup.send(Job(0)).await.unwrap();
     within("job 0 reaching the handler", handler_entered)
         .await
@@ -138,8 +172,17 @@ async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
             .await
             .unwrap();
     }
+    FullPipe {
+        sup,
+        handle,
+        handled,
+        release,
+    }
+}
 
-    // Now every further sender waits for room in the stage-1 channel.
+/// Start 1 to 3 more senders (jobs 4 on), each of which must wait for room
+/// in the stage-1 channel.
+async fn block_senders(handle: &SupervisorHandle<Job>, rng: &mut fastrand::Rng) -> Vec<Blocked> {
     let mut blocked = Vec::new();
     for job in 4..4 + rng.u32(1..=3) {
         let sender = handle.clone();
@@ -150,81 +193,120 @@ async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
         );
         blocked.push((job, tokio::spawn(send)));
     }
+    blocked
+}
 
-    let mut outcomes = Vec::new();
-    let report = match interleaving {
-        Interleaving::StopThenRelease => {
-            // `shutdown()` and `stop()` make their stop request in their
-            // first poll.
-            let mut stopping: Pin<Box<dyn Future<Output = ShutdownReport>>> = match rng.u8(0..3) {
-                0 => Box::pin(sup.shutdown()),
-                1 => {
-                    let handle = handle.clone();
-                    Box::pin(async move {
-                        sup.stop().await.expect("a clean stop");
-                        handle.stopped().await
-                    })
-                }
-                _ => {
-                    handle.request_stop();
-                    Box::pin(handle.stopped())
-                }
-            };
-            let first = poll_once(&mut stopping).await;
-            assert!(
-                first.is_pending(),
-                "the drain cannot end while job 0 is held"
-            );
-            assert!(handle.is_stopping());
-            for _ in 0..rng.u8(0..8) {
+/// What each blocked sender's `send` returned, in job order.
+async fn join_senders(blocked: Vec<Blocked>) -> Vec<(u32, Sent)> {
+    let mut fates = Vec::new();
+    for (job, sender) in blocked {
+        fates.push((job, within("a blocked sender", sender).await.unwrap()));
+    }
+    fates
+}
+
+/// Stop (one of three ways), then release the gatekeeper: the stop request
+/// is made while every blocked sender still waits.
+async fn stop_then_release(
+    sup: Supervisor<Job>,
+    handle: &SupervisorHandle<Job>,
+    release: &Notify,
+    blocked: Vec<Blocked>,
+    rng: &mut fastrand::Rng,
+) -> (ShutdownReport, Vec<(u32, Sent)>) {
+    // `shutdown()` and `stop()` make their stop request in their first
+    // poll.
+    let mut stopping: Pin<Box<dyn Future<Output = ShutdownReport>>> = match rng.u8(0..3) {
+        0 => Box::pin(sup.shutdown()),
+        1 => {
+            let handle = handle.clone();
+            Box::pin(async move {
+                sup.stop().await.expect("a clean stop");
+                handle.stopped().await
+            })
+        }
+        _ => {
+            handle.request_stop();
+            Box::pin(handle.stopped())
+        }
+    };
+    let first = poll_once(&mut stopping).await;
+    assert!(
+        first.is_pending(),
+        "the drain cannot end while job 0 is held"
+    );
+    assert!(handle.is_stopping());
+    for _ in 0..rng.u8(0..8) {
+        tokio::task::yield_now().await;
+    }
+    release.notify_one();
+    let report = within("shutdown", stopping).await;
+    (report, join_senders(blocked).await)
+}
+
+/// Release the gatekeeper and let every blocked sender finish; only then
+/// stop.
+async fn release_then_stop(
+    sup: Supervisor<Job>,
+    handle: &SupervisorHandle<Job>,
+    release: &Notify,
+    blocked: Vec<Blocked>,
+) -> (ShutdownReport, Vec<(u32, Sent)>) {
+    release.notify_one();
+    let fates = join_senders(blocked).await;
+    handle.request_stop();
+    let report = within("shutdown", sup.shutdown()).await;
+    (report, fates)
+}
+
+/// Request the stop and release the gatekeeper from two tasks started
+/// together, each after its own random number of yields.
+async fn race_stop_and_release(
+    handle: &SupervisorHandle<Job>,
+    release: &Arc<Notify>,
+    blocked: Vec<Blocked>,
+    rng: &mut fastrand::Rng,
+) -> (ShutdownReport, Vec<(u32, Sent)>) {
+    let start = Arc::new(Barrier::new(3));
+    let (stop_yields, release_yields) = (rng.u8(0..16), rng.u8(0..16));
+    let stopper = {
+        let (start, handle) = (Arc::clone(&start), handle.clone());
+        tokio::spawn(async move {
+            start.wait().await;
+            for _ in 0..stop_yields {
+                tokio::task::yield_now().await;
+            }
+            handle.request_stop();
+        })
+    };
+    let releaser = {
+        let (start, release) = (Arc::clone(&start), Arc::clone(release));
+        tokio::spawn(async move {
+            start.wait().await;
+            for _ in 0..release_yields {
                 tokio::task::yield_now().await;
             }
             release.notify_one();
-            within("shutdown", stopping).await
-        }
-        Interleaving::ReleaseThenStop => {
-            release.notify_one();
-            for (job, sender) in blocked.drain(..) {
-                outcomes.push((job, within("a blocked sender", sender).await.unwrap()));
-            }
-            handle.request_stop();
-            within("shutdown", sup.shutdown()).await
-        }
-        Interleaving::Race => {
-            let start = Arc::new(Barrier::new(3));
-            let (stop_yields, release_yields) = (rng.u8(0..16), rng.u8(0..16));
-            let stopper = {
-                let (start, handle) = (Arc::clone(&start), handle.clone());
-                tokio::spawn(async move {
-                    start.wait().await;
-                    for _ in 0..stop_yields {
-                        tokio::task::yield_now().await;
-                    }
-                    handle.request_stop();
-                })
-            };
-            let releaser = {
-                let (start, release) = (Arc::clone(&start), Arc::clone(&release));
-                tokio::spawn(async move {
-                    start.wait().await;
-                    for _ in 0..release_yields {
-                        tokio::task::yield_now().await;
-                    }
-                    release.notify_one();
-                })
-            };
-            start.wait().await;
-            within("the stopper", stopper).await.unwrap();
-            within("the releaser", releaser).await.unwrap();
-            within("shutdown", handle.stopped()).await
-        }
+        })
     };
-    for (job, sender) in blocked {
-        outcomes.push((job, within("a blocked sender", sender).await.unwrap()));
-    }
+    start.wait().await;
+    within("the stopper", stopper).await.unwrap();
+    within("the releaser", releaser).await.unwrap();
+    let report = within("shutdown", handle.stopped()).await;
+    (report, join_senders(blocked).await)
+}
 
-    // Every sender's fate agrees with what was handled.
-    let handled = handled.lock().unwrap().clone();
+/// Every sender's fate agrees with what was handled, and the report with
+/// both: the jobs in the pipe were handled once each, every blocked sender
+/// was either accepted and handled once or refused and never handled,
+/// nothing else was handled, and all of it in order.
+fn verify_fates(
+    interleaving: Interleaving,
+    context: &str,
+    handled: &[u32],
+    fates: Vec<(u32, Sent)>,
+    report: &ShutdownReport,
+) -> Seen {
     let times_handled = |job: u32| handled.iter().filter(|&&h| h == job).count();
     for job in 0..=3 {
         assert_eq!(
@@ -233,9 +315,34 @@ async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
             "accepted job {job}, {context}: {handled:?}"
         );
     }
+    let seen = verify_blocked_senders(interleaving, context, times_handled, fates);
+    assert_eq!(
+        handled.len(),
+        4 + seen.accepted,
+        "handled something never accepted, {context}: {handled:?}"
+    );
+    assert!(handled.is_sorted(), "out of order, {context}: {handled:?}");
+
+    let gatekeeper = report.actor("gatekeeper").unwrap();
+    assert_eq!(gatekeeper.handled, handled.len() as u64, "{report}");
+    assert_eq!(gatekeeper.routed, handled.len() as u64, "{report}");
+    assert!(gatekeeper.is_balanced(), "{report}");
+    assert!(report.is_clean(), "{report}");
+    seen
+}
+
+/// Each blocked sender, in job order: accepted and handled once, or refused
+/// with `Stopping`, its event back, and never handled; no acceptance after
+/// an earlier sender's refusal; and only the fates the interleaving allows.
+fn verify_blocked_senders(
+    interleaving: Interleaving,
+    context: &str,
+    times_handled: impl Fn(u32) -> usize,
+    fates: Vec<(u32, Sent)>,
+) -> Seen {
     let mut seen = Seen::default();
     let mut refused_before = None;
-    for (job, outcome) in outcomes {
+    for (job, outcome) in fates {
         match outcome {
             Ok(()) => {
                 assert_eq!(
@@ -271,25 +378,13 @@ async fn blocked_senders_meet_a_stop(rng: &mut fastrand::Rng) -> Seen {
             }
         }
     }
-    assert_eq!(
-        handled.len(),
-        4 + seen.accepted,
-        "handled something never accepted, {context}: {handled:?}"
-    );
-    assert!(handled.is_sorted(), "out of order, {context}: {handled:?}");
-
-    let gatekeeper = report.actor("gatekeeper").unwrap();
-    assert_eq!(gatekeeper.handled, handled.len() as u64, "{report}");
-    assert_eq!(gatekeeper.routed, handled.len() as u64, "{report}");
-    assert!(gatekeeper.is_balanced(), "{report}");
-    assert!(report.is_clean(), "{report}");
     seen
 }
 
 #[test]
 fn a_sender_blocked_on_a_full_pipe_is_either_accepted_and_handled_or_refused_and_unseen() {
-    let seed = common::seed_from_env("MAIKO_STRESS_SEED");
-    let iterations = common::count_from_env("MAIKO_GATE_ITERATIONS", ITERATIONS);
+    let seed = seed_from_env("MAIKO_STRESS_SEED");
+    let iterations = count_from_env("MAIKO_GATE_ITERATIONS", ITERATIONS);
     println!("MAIKO_STRESS_SEED={seed:#x} MAIKO_GATE_ITERATIONS={iterations}");
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut total = Seen::default();
@@ -541,8 +636,29 @@ impl Actor for Results {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn draining_refuses_outside_and_step_publishes_but_admits_handler_publishes() {
+/// A supervisor, not started, with a holder, a stepper and a results
+/// actor, and the test's ends of their signals.
+struct DrainRig {
+    sup: Supervisor<Flow, Lane>,
+    /// The holder is inside its handler.
+    holder_entered: oneshot::Receiver<()>,
+    /// Lets the holder go on and publish.
+    release: Arc<Notify>,
+    /// Whether the holder saw the stop, and what its publish returned.
+    holder_published: oneshot::Receiver<(bool, Published)>,
+    /// The stepper is inside its first `step()`.
+    stepping: oneshot::Receiver<()>,
+    /// Lets the stepper go on and publish.
+    go: Arc<Notify>,
+    /// What the stepper's publish returned.
+    step_published: oneshot::Receiver<Published>,
+    /// How many times `step()` ran.
+    steps: Arc<AtomicUsize>,
+    /// What the results actor handled.
+    handled: Arc<Mutex<Vec<Flow>>>,
+}
+
+fn drain_rig() -> DrainRig {
     let mut sup = Supervisor::<Flow, Lane>::default();
     let (holder_entered, holder_entered_rx) = oneshot::channel();
     let (holder_published, holder_published_rx) = oneshot::channel();
@@ -584,16 +700,42 @@ async fn draining_refuses_outside_and_step_publishes_but_admits_handler_publishe
         [Lane::Results],
     )
     .unwrap();
+    DrainRig {
+        sup,
+        holder_entered: holder_entered_rx,
+        release,
+        holder_published: holder_published_rx,
+        stepping: stepping_rx,
+        go,
+        step_published: step_published_rx,
+        steps,
+        handled,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_refuses_outside_and_step_publishes_but_admits_handler_publishes() {
+    let DrainRig {
+        mut sup,
+        holder_entered,
+        release,
+        holder_published,
+        stepping,
+        go,
+        step_published,
+        steps,
+        handled,
+    } = drain_rig();
     sup.start().await.unwrap();
     let handle = sup.handle();
 
     // The holder is inside a handler with accepted work, and the stepper
     // is inside `step()`, when the stop is requested.
     sup.send(Flow::Work(1)).await.unwrap();
-    within("the holder's handler", holder_entered_rx)
+    within("the holder's handler", holder_entered)
         .await
         .unwrap();
-    within("the stepper's step", stepping_rx).await.unwrap();
+    within("the stepper's step", stepping).await.unwrap();
     handle.request_stop();
     assert!(handle.is_stopping());
 
@@ -607,7 +749,7 @@ async fn draining_refuses_outside_and_step_publishes_but_admits_handler_publishe
 
     // From a `step()` that was already running: refused too.
     go.notify_one();
-    let refused = within("the step's publish", step_published_rx)
+    let refused = within("the step's publish", step_published)
         .await
         .unwrap()
         .unwrap_err();
@@ -616,7 +758,7 @@ async fn draining_refuses_outside_and_step_publishes_but_admits_handler_publishe
 
     // From `handle_event`, during the drain: admitted.
     release.notify_one();
-    let (saw_stopping, result) = within("the handler's publish", holder_published_rx)
+    let (saw_stopping, result) = within("the handler's publish", holder_published)
         .await
         .unwrap();
     assert!(saw_stopping, "the handler ran after the stop request");

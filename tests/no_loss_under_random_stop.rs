@@ -1,6 +1,6 @@
 //! Stopping at a random moment loses no accepted event, accepts nothing
 //! after the stop, keeps each publisher's order, and never hangs (G1, G2,
-//! G4, G3's "never hangs").
+//! G4 and G3's "never hangs", as numbered in the `maiko::shutdown` guide).
 //!
 //! Thousands of trials, each a fresh supervisor with random parameters:
 //! channel capacities from 1 to 1024, 1 to 16 producers of every kind
@@ -10,7 +10,7 @@
 //! pipelines of 1 to 4 stages, draining or strict shutdown, and a stop at a
 //! random point through `shutdown()`, `stop()`, a handle, a spawned task,
 //! or `Context::stop_runtime()` from a step or a handler. See
-//! `common/stress.rs` for the system and the checks.
+//! `support/stress/` for the system and the checks.
 //!
 //! After each shutdown, for every subscriber and every publisher:
 //!
@@ -30,12 +30,12 @@
 //! number of trials, and `MAIKO_STRESS_TRIAL_SEED` replays one trial (its
 //! seed is printed when it fails).
 
-mod common;
+mod support;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{
-    count_from_env, seed_from_env,
+use support::{
+    count_from_env, finish_within, seed_from_env,
     stress::{Params, Tally, TrialOutcome, run_trial},
 };
 
@@ -67,9 +67,9 @@ fn run(params: Params) -> (Params, TrialOutcome) {
     // `Supervisor::send` is not `Send` and cannot be spawned.
     let trial = run_trial(Arc::clone(&params));
     let outcome = runtime.block_on(async move {
-        match tokio::time::timeout(TRIAL_TIMEOUT, trial).await {
-            Ok(outcome) => outcome,
-            Err(_) => TrialOutcome {
+        match finish_within(TRIAL_TIMEOUT, trial).await {
+            Some(outcome) => outcome,
+            None => TrialOutcome {
                 tally: Tally {
                     trials: 1,
                     hangs: 1,

@@ -1,4 +1,4 @@
-//! An actor that fails still runs `on_shutdown` exactly once (guarantee G5;
+//! An actor that fails still runs `on_shutdown` exactly once (guarantee G5 of the `maiko::shutdown` guide;
 //! maiko 0.3.1 skipped it), after the handler that failed and before
 //! anything else happens to it. What was still in its mailbox is counted as
 //! `lost`, the report balances, the other actors are unaffected, and

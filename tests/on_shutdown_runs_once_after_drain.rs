@@ -1,6 +1,6 @@
 //! `on_shutdown` runs exactly once for every actor, and only after the actor
 //! has handled everything that was in its mailbox when the stop was
-//! requested (guarantee G5).
+//! requested (guarantee G5 of the `maiko::shutdown` guide).
 //!
 //! Three actors each hold the first event in their handler while 49 more
 //! pile up behind it (in the mailbox, and for the actor with a 4-slot

@@ -1,7 +1,7 @@
 //! In a four-stage pipeline (a source producing from `step()`, then three
 //! forwarding stages), stopping in the middle of a burst loses nothing:
 //! every item the source's publish accepted reaches the last stage, in the
-//! order it was accepted (guarantees G1 and G4 through three hops of the
+//! order it was accepted (guarantees G1 and G4 of the `maiko::shutdown` guide through three hops of the
 //! drain).
 //!
 //! The last stage holds the first item until the stop has been requested,

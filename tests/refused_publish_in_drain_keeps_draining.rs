@@ -1,6 +1,6 @@
 //! A handler whose publish is refused during the drain gets
 //! `Error::Stopping`, and its actor keeps draining: every event that was in
-//! its mailbox is still handled, and the actor ends normally (guarantee G5:
+//! its mailbox is still handled, and the actor ends normally (guarantee G5 of the `maiko::shutdown` guide:
 //! "a rejected publish inside a handler during the drain never kills the
 //! actor or loses the rest of its mailbox").
 //!

@@ -14,7 +14,10 @@ use std::{
     time::Duration,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// The safety net for each wait on the child process. Longer than the
+/// in-process `support::TIMEOUT`: the child is a separate process that has
+/// to start up, and the waits here block a thread rather than a task.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `service` example's binary, (re)built next to this test's binary:
 /// `cargo test --test …` alone does not build examples.
@@ -58,7 +61,7 @@ fn start(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
 fn wait_for_line(lines: &mpsc::Receiver<String>, wanted: &str) {
     loop {
         let line = lines
-            .recv_timeout(TIMEOUT)
+            .recv_timeout(CHILD_TIMEOUT)
             .unwrap_or_else(|_| panic!("no line containing {wanted:?}"));
         if line.contains(wanted) {
             return;
@@ -84,7 +87,7 @@ fn finish(mut child: Child) -> (i32, String) {
         let _ = stderr.read_to_string(&mut text);
         let _ = done_tx.send(text);
     });
-    let text = done.recv_timeout(TIMEOUT).expect("the service exits");
+    let text = done.recv_timeout(CHILD_TIMEOUT).expect("the service exits");
     let status = child.wait().expect("exit status");
     (status.code().expect("exited, not killed by a signal"), text)
 }
@@ -136,4 +139,34 @@ fn a_second_sigterm_aborts_a_stuck_drain_and_exits_nonzero() {
         report.contains("auditor: aborted") && report.contains("stuck handling an event"),
         "report:\n{report}"
     );
+    assert_every_actor_line_balances(&report);
+}
+
+/// Each actor line of the printed report (`name: outcome — routed R,
+/// handled H, dropped D, lost L, abandoned A, interrupted I`) balances,
+/// also after the abort: R = H + D + L + A + I.
+fn assert_every_actor_line_balances(report: &str) {
+    let mut actor_lines = 0;
+    for line in report.lines().filter(|l| l.contains("— routed ")) {
+        let figure = |name: &str| -> u64 {
+            let after = line
+                .split(&format!("{name} "))
+                .nth(1)
+                .unwrap_or_else(|| panic!("no '{name}' in {line:?}"));
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().expect("a count")
+        };
+        let settled = figure("handled")
+            + figure("dropped")
+            + figure("lost")
+            + figure("abandoned")
+            + figure("interrupted");
+        assert_eq!(
+            figure("routed"),
+            settled,
+            "unbalanced: {line}\nreport:\n{report}"
+        );
+        actor_lines += 1;
+    }
+    assert_eq!(actor_lines, 2, "one line per actor, report:\n{report}");
 }

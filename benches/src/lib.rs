@@ -1,5 +1,5 @@
 //! Workloads shared by the criterion benchmarks (`benches/*.rs`) and the
-//! one-command report (`src/bin/report.rs`).
+//! one-command report (`src/bin/report/`).
 //!
 //! Every workload is written once per system, the way a user of that system
 //! would write it, and measures one thing: for throughput, the time from the

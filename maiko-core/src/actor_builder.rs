@@ -1,10 +1,8 @@
-use std::{fmt, marker::PhantomData};
-
-use tokio::sync::mpsc::Receiver;
+use std::fmt;
 
 use crate::{
-    Actor, ActorConfig, ActorId, Context, Event, Result, Subscribe, Supervisor, Topic,
-    internal::broker::Mail, subscribe::Subscription,
+    Actor, ActorConfig, ActorId, Event, Result, Subscribe, Supervisor, Topic,
+    internal::wiring::Prepared, subscribe::Subscription,
 };
 
 /// Registers an actor with settings of its own; from
@@ -34,16 +32,30 @@ use crate::{
 /// ```
 #[must_use = "the actor is not registered until .build() is called"]
 pub struct ActorBuilder<'a, E: Event, T: Topic<E>, A: Actor<Event = E>> {
-    pub(crate) supervisor: &'a mut Supervisor<E, T>,
-    pub(crate) actor: A,
-    pub(crate) ctx: Context<E>,
-    pub(crate) inbox: Receiver<Mail<E>>,
-    pub(crate) config: ActorConfig,
-    pub(crate) topics: Subscription<T>,
-    pub(crate) _event: PhantomData<fn() -> E>,
+    supervisor: &'a mut Supervisor<E, T>,
+    name: String,
+    /// The actor built by its factory, or why the factory was not called.
+    prepared: Result<Prepared<E, A>>,
+    config: ActorConfig,
+    topics: Subscription<T>,
 }
 
-impl<E: Event, T: Topic<E>, A: Actor<Event = E>> ActorBuilder<'_, E, T, A> {
+impl<'a, E: Event, T: Topic<E>, A: Actor<Event = E>> ActorBuilder<'a, E, T, A> {
+    pub(crate) fn new(
+        supervisor: &'a mut Supervisor<E, T>,
+        name: &str,
+        prepared: Result<Prepared<E, A>>,
+        config: ActorConfig,
+    ) -> Self {
+        Self {
+            supervisor,
+            name: name.to_owned(),
+            prepared,
+            config,
+            topics: Subscription::None,
+        }
+    }
+
     /// The topics to subscribe to.
     pub fn topics<S: Into<Subscribe<E, T>>>(mut self, topics: S) -> Self {
         self.topics = topics.into().0;
@@ -75,19 +87,21 @@ impl<E: Event, T: Topic<E>, A: Actor<Event = E>> ActorBuilder<'_, E, T, A> {
     /// [`Error::EmptyActorName`](crate::Error::EmptyActorName),
     /// [`Error::DuplicateActorName`](crate::Error::DuplicateActorName),
     /// [`Error::BrokerAlreadyStarted`](crate::Error::BrokerAlreadyStarted),
-    /// [`Error::ZeroCapacity`](crate::Error::ZeroCapacity) or
-    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    /// [`Error::ZeroCapacity`](crate::Error::ZeroCapacity),
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig), or the
+    /// supervisor's configuration error.
     pub fn build(self) -> Result<ActorId> {
         self.supervisor
-            .register(self.ctx, self.inbox, self.actor, self.topics, self.config)
+            .register(self.prepared?, &self.topics, self.config)
     }
 }
 
 impl<E: Event, T: Topic<E>, A: Actor<Event = E>> fmt::Debug for ActorBuilder<'_, E, T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorBuilder")
-            .field("actor", self.ctx.actor_id())
+            .field("actor", &self.name)
             .field("config", &self.config)
+            .field("refused", &self.prepared.as_ref().err())
             .finish_non_exhaustive()
     }
 }

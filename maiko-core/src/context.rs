@@ -4,7 +4,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::{
     ActorId, EventId, IntoEnvelope, Result, SendError,
-    internal::{broker::Mail, cell::ActorCell, publish::Publisher, runtime::Runtime},
+    internal::{broker::Mail, cell::ActorCell, publish::Publisher, shared::Shared},
 };
 
 /// An actor's link to the runtime, handed to the factory passed to
@@ -21,7 +21,7 @@ use crate::{
 pub struct Context<E> {
     pub(crate) cell: Arc<ActorCell>,
     pub(crate) inbox: Sender<Mail<E>>,
-    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) topic_name: fn(&E) -> Cow<'static, str>,
 }
 
@@ -30,7 +30,7 @@ impl<E> Clone for Context<E> {
         Self {
             cell: Arc::clone(&self.cell),
             inbox: self.inbox.clone(),
-            runtime: Arc::clone(&self.runtime),
+            shared: Arc::clone(&self.shared),
             topic_name: self.topic_name,
         }
     }
@@ -98,7 +98,7 @@ impl<E: crate::Event> Context<E> {
 
     fn publisher(&self) -> Publisher<'_, E> {
         Publisher {
-            runtime: &self.runtime,
+            shared: &self.shared,
             inbox: &self.inbox,
             id: &self.cell.id,
             origin: self.cell.origin(),
@@ -130,7 +130,7 @@ impl<E> Context<E> {
     ///
     /// Never fails; the `Result` is kept for compatibility.
     pub fn stop_runtime(&self) -> Result {
-        self.runtime.request_stop();
+        self.shared.request_stop();
         Ok(())
     }
 
@@ -157,7 +157,7 @@ impl<E> Context<E> {
     /// this to stop early (returning [`Error::Interrupted`](crate::Error::Interrupted)).
     #[inline]
     pub fn is_stopping(&self) -> bool {
-        self.runtime.is_stopping()
+        self.shared.is_stopping()
     }
 
     /// Resolves when a shutdown starts; for `tokio::select!` in a long
@@ -167,7 +167,7 @@ impl<E> Context<E> {
     ///
     /// Cancel safe.
     pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.runtime.stopping.clone().cancelled_owned()
+        self.shared.stopping_owned()
     }
 }
 

@@ -24,13 +24,26 @@ pub enum Error {
     /// the actor keeps running.
     Interrupted,
 
-    /// A channel closed under the caller. Kept for compatibility; the
-    /// runtime itself reports a closed gate as [`Error::Stopping`].
+    /// A channel closed under the caller. Never returned: kept so that
+    /// maiko 0.3 code matching on it compiles. A publish refused because
+    /// the runtime is stopping is [`Error::Stopping`].
+    #[deprecated(
+        since = "0.4.0",
+        note = "never returned: a closed gate or channel is reported as Error::Stopping"
+    )]
     MailboxClosed,
 
-    /// A mailbox was full. Kept for compatibility; overflow under
-    /// [`OverflowPolicy::Fail`](crate::OverflowPolicy::Fail) is reported as
-    /// [`Error::MailboxOverflow`].
+    /// A mailbox was full. Never returned: kept so that maiko 0.3 code
+    /// matching on it compiles. Publishes wait for room (stage 1) and a full
+    /// mailbox is handled by the topic's
+    /// [`OverflowPolicy`](crate::OverflowPolicy); under
+    /// [`OverflowPolicy::Fail`](crate::OverflowPolicy::Fail) it is reported
+    /// as [`Error::MailboxOverflow`].
+    #[deprecated(
+        since = "0.4.0",
+        note = "never returned: a full mailbox follows the topic's OverflowPolicy \
+                (Error::MailboxOverflow under Fail)"
+    )]
     MailboxFull,
 
     /// The mailbox of this actor overflowed on a topic with
@@ -87,7 +100,9 @@ pub enum Error {
     /// An I/O error.
     IoError(Arc<std::io::Error>),
 
-    /// An error inside the runtime that the caller cannot fix.
+    /// An error inside the runtime that the caller cannot fix. Never
+    /// returned: kept so that maiko 0.3 code matching on it compiles.
+    #[deprecated(since = "0.4.0", note = "never returned by this runtime")]
     Internal(Arc<dyn std::error::Error + Send + Sync>),
 }
 
@@ -110,6 +125,7 @@ impl Error {
     }
 }
 
+#[allow(deprecated)] // the deprecated variants still print and compare
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -139,6 +155,7 @@ impl fmt::Display for Error {
     }
 }
 
+#[allow(deprecated)]
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -150,6 +167,7 @@ impl std::error::Error for Error {
     }
 }
 
+#[allow(deprecated)]
 impl PartialEq for Error {
     fn eq(&self, other: &Self) -> bool {
         use Error::*;

@@ -4,7 +4,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::{
     ActorId, SendError, ShutdownReport,
-    internal::{broker::Mail, publish::Publisher, runtime::Runtime},
+    internal::{broker::Mail, publish::Publisher, shared::Shared},
 };
 
 /// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
@@ -47,7 +47,7 @@ use crate::{
 /// # }
 /// ```
 pub struct SupervisorHandle<E> {
-    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) inbox: Sender<Mail<E>>,
     pub(crate) id: ActorId,
 }
@@ -55,7 +55,7 @@ pub struct SupervisorHandle<E> {
 impl<E> Clone for SupervisorHandle<E> {
     fn clone(&self) -> Self {
         Self {
-            runtime: Arc::clone(&self.runtime),
+            shared: Arc::clone(&self.shared),
             inbox: self.inbox.clone(),
             id: self.id.clone(),
         }
@@ -76,20 +76,20 @@ impl<E> SupervisorHandle<E> {
     /// Cancel safe: if the future is dropped before it completes, the event
     /// was not published.
     pub async fn send(&self, event: E) -> Result<(), SendError<E>> {
-        Publisher::outside(&self.runtime, &self.inbox, &self.id)
+        Publisher::outside(&self.shared, &self.inbox, &self.id)
             .publish(event, None)
             .await
     }
 
     /// Whether a shutdown has started.
     pub fn is_stopping(&self) -> bool {
-        self.runtime.is_stopping()
+        self.shared.is_stopping()
     }
 
     /// Start the shutdown without waiting for it. Any number of calls, from
     /// anywhere, start one shutdown; a later call never shortens it.
     pub fn request_stop(&self) {
-        self.runtime.request_stop();
+        self.shared.request_stop();
     }
 
     /// Wait until the shutdown has finished and return its report. Does not
@@ -99,8 +99,8 @@ impl<E> SupervisorHandle<E> {
     ///
     /// Cancel safe.
     pub async fn stopped(&self) -> ShutdownReport {
-        self.runtime.finished.cancelled().await;
-        self.runtime
+        self.shared.finished().await;
+        self.shared
             .report()
             .expect("the report is stored before `finished` fires")
     }

@@ -1,39 +1,31 @@
-use std::{
-    borrow::Cow, collections::HashSet, fmt, future::Future, marker::PhantomData, pin::Pin,
-    sync::Arc,
-};
+//! The supervisor: its public API, from registering actors to the report of
+//! its shutdown.
+//!
+//! A [`Supervisor`] goes through three states: *setting up* (actors are
+//! registered; publishes wait in the supervisor's channel), *started*
+//! (actors and routing loops run) and *stopped* (the shutdown has finished
+//! and its report is stored). The wiring behind registration and `start()`
+//! lives in `internal::wiring`, the shutdown in `internal::coordinator`;
+//! this module only checks the caller's input and calls them.
+
+use std::fmt;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::{
-    sync::mpsc::{self, Receiver, Sender},
-    task::JoinSet,
-};
+use tokio::sync::mpsc::Sender;
 
 use crate::{
     Actor, ActorBuilder, ActorConfig, ActorId, Context, DefaultTopic, Error, Event, IntoEnvelope,
     Result, SendError, ShutdownReport, Subscribe, SupervisorConfig, SupervisorHandle, Topic,
     internal::{
-        actor_loop::ActorTask,
-        broker::{Mail, Routes, Subscriber, forward},
-        cell::ActorCell,
-        coordinator::Coordinator,
+        broker::Mail,
+        coordinator,
         publish::Publisher,
-        runtime::Runtime,
+        shared::Shared,
+        wiring::{Prepared, Setup},
     },
     subscribe::Subscription,
 };
-
-type ActorFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// What is registered before `start()`.
-struct Setup<E, T> {
-    routes: Routes<E, T>,
-    own_inbox: Receiver<Mail<E>>,
-    inboxes: Vec<Receiver<Mail<E>>>,
-    tasks: Vec<ActorFuture>,
-    cells: Vec<Arc<ActorCell>>,
-    names: HashSet<ActorId>,
-}
 
 /// Owns a set of actors, the broker that connects them, and their shutdown.
 ///
@@ -80,8 +72,9 @@ struct Setup<E, T> {
 /// ```
 pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     config: SupervisorConfig,
+    /// The first unusable setting, returned by every fallible call.
     config_error: Option<Error>,
-    runtime: Arc<Runtime>,
+    shared: Arc<Shared>,
     id: ActorId,
     inbox: Sender<Mail<E>>,
     /// Everything registered before `start()`, `None` after it. Behind a
@@ -89,10 +82,6 @@ pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     /// `Send` but not `Sync`); every access has `&mut self` and uses
     /// `get_mut`, so it is never locked.
     setup: Mutex<Option<Setup<E, T>>>,
-}
-
-fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
-    T::from_event(event).name()
 }
 
 impl<E: Event, T: Topic<E>> Supervisor<E, T> {
@@ -104,27 +93,16 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     #[must_use]
     pub fn new(config: SupervisorConfig) -> Self {
         let config_error = config.validate().err();
-        let runtime = Arc::new(Runtime::new(
-            config.drain_hop_limit(),
-            config.strict_shutdown(),
-            config.shutdown_timeout(),
-            config.shutdown_grace(),
-        ));
-        let (inbox, own_inbox) = mpsc::channel(config.broker_channel_capacity().max(1));
+        let shared = Arc::new(Shared::new(&config));
+        let id = ActorId::new("supervisor");
+        let (setup, inbox) = Setup::new(&config, Arc::clone(&shared), id.clone());
         Self {
             config,
             config_error,
-            runtime,
-            id: ActorId::new("supervisor"),
+            shared,
+            id,
             inbox,
-            setup: Mutex::new(Some(Setup {
-                routes: Routes::new(),
-                own_inbox,
-                inboxes: Vec::new(),
-                tasks: Vec::new(),
-                cells: Vec::new(),
-                names: HashSet::new(),
-            })),
+            setup: Mutex::new(Some(setup)),
         }
     }
 
@@ -152,97 +130,53 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         F: FnOnce(Context<E>) -> A,
         S: Into<Subscribe<E, T>>,
     {
-        self.check_name(name)?;
-        let (ctx, inbox) = self.context(name);
-        let actor = factory(ctx.clone());
+        let prepared = self.setting_up()?.prepare(name, factory)?;
         let config = ActorConfig::new(&self.config);
-        self.register(ctx, inbox, actor, topics.into().0, config)
+        self.register(prepared, &topics.into().0, config)
     }
 
     /// Start registering an actor with its own settings; finish with
     /// [`ActorBuilder::build`], which reports any error.
+    ///
+    /// The name is checked first, as by [`add_actor`](Self::add_actor): if
+    /// it is refused, the factory is not called and `build` returns the
+    /// error.
     pub fn build_actor<A, F>(&mut self, name: &str, factory: F) -> ActorBuilder<'_, E, T, A>
     where
         A: Actor<Event = E>,
         F: FnOnce(Context<E>) -> A,
     {
-        let (ctx, inbox) = self.context(name);
-        let actor = factory(ctx.clone());
+        let prepared = self
+            .setting_up()
+            .and_then(|setup| setup.prepare(name, factory));
         let config = ActorConfig::new(&self.config);
-        ActorBuilder {
-            supervisor: self,
-            actor,
-            ctx,
-            inbox,
-            config,
-            topics: Subscription::None,
-            _event: PhantomData,
-        }
-    }
-
-    fn check_name(&mut self, name: &str) -> Result {
-        if let Some(error) = &self.config_error {
-            return Err(error.clone());
-        }
-        let Some(setup) = self.setup.get_mut() else {
-            return Err(Error::BrokerAlreadyStarted);
-        };
-        if name.is_empty() {
-            return Err(Error::EmptyActorName);
-        }
-        let id = ActorId::new(name);
-        if setup.names.contains(&id) || id == self.id {
-            return Err(Error::DuplicateActorName(id));
-        }
-        Ok(())
-    }
-
-    fn context(&self, name: &str) -> (Context<E>, Receiver<Mail<E>>) {
-        let (inbox, receiver) = mpsc::channel(self.config.broker_channel_capacity().max(1));
-        let ctx = Context {
-            cell: Arc::new(ActorCell::new(ActorId::new(name))),
-            inbox,
-            runtime: Arc::clone(&self.runtime),
-            topic_name: topic_name::<E, T>,
-        };
-        (ctx, receiver)
+        ActorBuilder::new(self, name, prepared, config)
     }
 
     pub(crate) fn register<A: Actor<Event = E>>(
         &mut self,
-        ctx: Context<E>,
-        inbox: Receiver<Mail<E>>,
-        actor: A,
-        topics: Subscription<T>,
+        prepared: Prepared<E, A>,
+        topics: &Subscription<T>,
         config: ActorConfig,
     ) -> Result<ActorId> {
-        self.check_name(ctx.actor_name())?;
-        config.validate()?;
-        let Some(setup) = self.setup.get_mut() else {
-            return Err(Error::BrokerAlreadyStarted);
-        };
-        let (mailbox, mailbox_rx) = mpsc::channel(config.channel_capacity());
-        let cell = Arc::clone(&ctx.cell);
-        setup.routes.add(
-            Subscriber {
-                mailbox,
-                cell: Arc::clone(&cell),
-            },
-            &topics,
-        );
-        setup.inboxes.push(inbox);
-        let task = ActorTask::<A, T> {
-            actor,
-            mailbox: mailbox_rx,
-            cell: Arc::clone(&cell),
-            runtime: Arc::clone(&self.runtime),
-            max_events_per_tick: config.max_events_per_tick(),
-            _topic: PhantomData,
-        };
-        setup.tasks.push(Box::pin(task.run()));
-        setup.names.insert(cell.id.clone());
-        setup.cells.push(cell);
-        Ok(ctx.cell.id.clone())
+        self.setting_up()?.register(prepared, topics, config)
+    }
+
+    /// The configuration error, if there is one.
+    fn usable(&self) -> Result {
+        match &self.config_error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The setup, while actors can still be registered.
+    fn setting_up(&mut self) -> Result<&mut Setup<E, T>> {
+        self.usable()?;
+        self.setup
+            .get_mut()
+            .as_mut()
+            .ok_or(Error::BrokerAlreadyStarted)
     }
 
     /// Start the actors and the broker, and return at once.
@@ -254,42 +188,21 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// [`Error::BrokerAlreadyStarted`] if called twice, or the configuration
     /// error of [`new`](Self::new).
     pub async fn start(&mut self) -> Result {
-        if let Some(error) = &self.config_error {
-            return Err(error.clone());
+        self.usable()?;
+        let setup = self
+            .setup
+            .get_mut()
+            .take()
+            .ok_or(Error::BrokerAlreadyStarted)?;
+        setup.spawn();
+        Ok(())
+    }
+
+    /// [`start`](Self::start), unless it has been called already.
+    async fn start_unless_started(&mut self) -> Result {
+        if self.setup.get_mut().is_some() {
+            self.start().await?;
         }
-        let Some(setup) = self.setup.get_mut().take() else {
-            return Err(Error::BrokerAlreadyStarted);
-        };
-        let routes = Arc::new(setup.routes);
-        let mut brokers = JoinSet::new();
-        brokers.spawn(forward(
-            setup.own_inbox,
-            Arc::clone(&routes),
-            Arc::clone(&self.runtime),
-            None,
-        ));
-        for (index, inbox) in setup.inboxes.into_iter().enumerate() {
-            brokers.spawn(forward(
-                inbox,
-                Arc::clone(&routes),
-                Arc::clone(&self.runtime),
-                Some(index),
-            ));
-        }
-        drop(routes);
-        let mut actors = JoinSet::new();
-        for task in setup.tasks {
-            actors.spawn(task);
-        }
-        tokio::spawn(
-            Coordinator {
-                runtime: Arc::clone(&self.runtime),
-                actors,
-                brokers,
-                cells: setup.cells,
-            }
-            .run(),
-        );
         Ok(())
     }
 
@@ -310,9 +223,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// was not published.
     pub async fn send<IE: Into<IntoEnvelope<E>>>(&self, event: IE) -> Result {
         let (event, parent) = event.into().into_parts();
-        if let Some(error) = &self.config_error {
-            return Err(error.clone());
-        }
+        self.usable()?;
         self.publisher()
             .publish(event, parent)
             .await
@@ -330,21 +241,21 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// As [`send`](Self::send).
     pub async fn publish(&self, event: E) -> std::result::Result<(), SendError<E>> {
-        if let Some(error) = &self.config_error {
-            return Err(SendError::new(error.clone(), event));
+        if let Err(error) = self.usable() {
+            return Err(SendError::new(error, event));
         }
         self.publisher().publish(event, None).await
     }
 
     fn publisher(&self) -> Publisher<'_, E> {
-        Publisher::outside(&self.runtime, &self.inbox, &self.id)
+        Publisher::outside(&self.shared, &self.inbox, &self.id)
     }
 
     /// A cloneable handle to publish and to stop this supervisor from
     /// anywhere (an HTTP handler, a signal task).
     pub fn handle(&self) -> SupervisorHandle<E> {
         SupervisorHandle {
-            runtime: Arc::clone(&self.runtime),
+            shared: Arc::clone(&self.shared),
             inbox: self.inbox.clone(),
             id: self.id.clone(),
         }
@@ -364,15 +275,13 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// Dropping the future does not stop the runtime; a shutdown already
     /// started goes on to its end.
     pub async fn join(mut self) -> Result {
-        if self.setup.get_mut().is_some() {
-            self.start().await?;
-        }
-        let runtime = Arc::clone(&self.runtime);
+        self.start_unless_started().await?;
+        let shared = Arc::clone(&self.shared);
         loop {
             tokio::select! {
                 biased;
-                () = runtime.finished.cancelled() => break,
-                () = runtime.failure.notified() => runtime.request_stop(),
+                () = shared.finished() => break,
+                () = shared.failure() => shared.request_stop(),
             }
         }
         self.shutdown().await.into_result()
@@ -417,19 +326,10 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// As [`stop`](Self::stop).
     pub async fn shutdown(mut self) -> ShutdownReport {
-        self.runtime.request_stop();
-        if self.setup.get_mut().is_some() && self.start().await.is_err() {
+        self.shared.request_stop();
+        if self.start_unless_started().await.is_err() {
             // Unusable configuration: nothing was started or accepted.
-            return ShutdownReport {
-                actors: Vec::new(),
-                rejected: self.runtime.rejected(),
-                unrouted: 0,
-                deadline_hit: false,
-                aborted_by_signal: false,
-                timeout: self.config.shutdown_timeout(),
-                phases: Default::default(),
-                total: Default::default(),
-            };
+            return coordinator::report_of_nothing(&self.shared);
         }
         self.handle().stopped().await
     }
@@ -447,23 +347,23 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     pub async fn run_until_signal(mut self) -> ShutdownReport {
         // Listen before anything starts, so no signal can slip past.
         let mut signals = crate::signal::Signals::install();
-        if self.setup.get_mut().is_some() && self.start().await.is_err() {
+        if self.start_unless_started().await.is_err() {
             return self.shutdown().await;
         }
-        let runtime = Arc::clone(&self.runtime);
+        let shared = Arc::clone(&self.shared);
         tokio::select! {
-            () = runtime.finished.cancelled() => {}
+            () = shared.finished() => {}
             () = signals.recv() => {
                 tracing::info!("signal received: shutting down (a second signal aborts)");
-                runtime.request_stop();
-                let watcher = Arc::clone(&runtime);
+                shared.request_stop();
+                let watcher = Arc::clone(&shared);
                 tokio::spawn(async move {
                     tokio::select! {
                         () = signals.recv() => {
                             tracing::warn!("second signal: aborting the drain");
                             watcher.escalate();
                         }
-                        () = watcher.finished.cancelled() => {}
+                        () = watcher.finished() => {}
                     }
                 });
             }
@@ -487,12 +387,12 @@ impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Supervisor");
         if let Some(setup) = &*self.setup.lock() {
-            let names: Vec<&str> = setup.cells.iter().map(|c| c.id.as_str()).collect();
+            let names: Vec<&str> = setup.names().collect();
             d.field("actors", &names).field("started", &false);
         } else {
             d.field("started", &true);
         }
-        d.field("stopping", &self.runtime.is_stopping())
+        d.field("stopping", &self.shared.is_stopping())
             .finish_non_exhaustive()
     }
 }

@@ -31,9 +31,19 @@ use crate::{Event, OverflowPolicy};
 ///             Channel::Telemetry => OverflowPolicy::Drop,
 ///         }
 ///     }
+///
+///     // Telemetry gets a broker of its own: a slow telemetry consumer
+///     // never holds up the data.
+///     fn broker(&self) -> &'static str {
+///         match self {
+///             Channel::Data => "default",
+///             Channel::Telemetry => "telemetry",
+///         }
+///     }
 /// }
 ///
 /// assert_eq!(Channel::from_event(&Reading::Heartbeat), Channel::Telemetry);
+/// assert_eq!(Channel::Telemetry.broker(), "telemetry");
 /// ```
 pub trait Topic<E: Event>: Hash + PartialEq + Eq + Clone + Send + Sync + 'static {
     /// The topic of `event`. Called once per published event.
@@ -43,6 +53,27 @@ pub trait Topic<E: Event>: Hash + PartialEq + Eq + Clone + Send + Sync + 'static
     /// mailbox. Defaults to [`OverflowPolicy::Block`], which loses nothing.
     fn overflow_policy(&self) -> OverflowPolicy {
         OverflowPolicy::Block
+    }
+
+    /// The broker that routes events of this topic. Defaults to
+    /// `"default"`.
+    ///
+    /// A supervisor runs one broker per name its topics give: each broker
+    /// has its own channel from every publisher and its own routing loops,
+    /// so a subscriber that holds up a `Block` topic of one broker never
+    /// delays the topics of another. Events of one publisher keep their
+    /// order within a broker; an actor subscribed to topics of two brokers
+    /// receives from both, with no order promised between them. The brokers
+    /// are indexed when the supervisor starts, so choosing one costs a hash
+    /// lookup per event and no string comparison, and nothing at all when
+    /// every topic uses the default broker.
+    ///
+    /// A topic that no actor subscribes to by name (its events only reach
+    /// actors subscribed with [`Subscribe::all`](crate::Subscribe::all))
+    /// is routed by its broker if some subscribed topic names the same
+    /// broker, and by the default broker otherwise.
+    fn broker(&self) -> &'static str {
+        "default"
     }
 
     /// A name for this topic in logs and in the

@@ -1,16 +1,28 @@
-//! Helpers shared by the integration tests: a timeout safety net, a shared
-//! log, and a door that holds a handler until the test opens it.
+//! Helpers shared by the integration tests: a timeout safety net, polling a
+//! future once, seeds and counts from the environment, a shared log, a door
+//! that holds a handler until the test opens it, the overflow scenario of
+//! the policy tests and the engine of the randomised stress test.
 //!
-//! None of them sleeps: every wait is on a signal, bounded by [`TIMEOUT`]
-//! only so that a broken runtime fails the test instead of hanging it.
+//! None of them sleeps to wait for something: every wait is on a signal,
+//! bounded by [`TIMEOUT`] only so that a broken runtime fails the test
+//! instead of hanging it. (The stress engine's slow handlers sleep now and
+//! then, as simulated work.)
+//!
+//! Randomised tests take their seed from an environment variable so that a
+//! failure can be replayed exactly, and print the seed they used.
 
+// Every test binary that declares `mod support;` compiles all of it and uses
+// only a part.
 #![allow(dead_code)]
 
 pub mod overflow;
+pub mod stress;
 
 use std::{
     future::Future,
+    pin::Pin,
     sync::{Arc, Mutex},
+    task::Poll,
     time::Duration,
 };
 
@@ -22,9 +34,57 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Await `future`, failing the test if it takes longer than [`TIMEOUT`].
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(TIMEOUT, future)
+    finish_within(TIMEOUT, future)
         .await
-        .unwrap_or_else(|_| panic!("timed out after {TIMEOUT:?} waiting for {what}"))
+        .unwrap_or_else(|| panic!("timed out after {TIMEOUT:?} waiting for {what}"))
+}
+
+/// Await `future` for at most `limit`: its output, or `None` if it had not
+/// finished by then. For a test that counts a hang rather than failing on
+/// the first one.
+pub async fn finish_within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    tokio::time::timeout(limit, future).await.ok()
+}
+
+/// Poll `future` exactly once, from inside the calling task: `Pending` if it
+/// has to wait, its output if it finished at once.
+pub async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+}
+
+/// The seed named by the environment variable `var` (decimal, or hex with a
+/// `0x` prefix), or a fresh random one if it is not set.
+///
+/// # Panics
+///
+/// If the variable is set to something that is not a number.
+pub fn seed_from_env(var: &str) -> u64 {
+    match std::env::var(var) {
+        Ok(text) => parse_u64(&text).unwrap_or_else(|| panic!("{var}={text:?} is not a number")),
+        Err(_) => fastrand::u64(..),
+    }
+}
+
+/// The count named by the environment variable `var`, or `default`.
+///
+/// # Panics
+///
+/// If the variable is set to something that is not a number.
+pub fn count_from_env(var: &str, default: usize) -> usize {
+    match std::env::var(var) {
+        Ok(text) => parse_u64(&text)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or_else(|| panic!("{var}={text:?} is not a count")),
+        Err(_) => default,
+    }
+}
+
+fn parse_u64(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
 }
 
 /// An append-only log shared by actors and the test, to check the order in

@@ -1,24 +1,32 @@
-//! The task that runs one actor: its start, its events and steps, the drain
-//! of its mailbox, and its `on_shutdown`.
+//! The task that runs one actor, in the order the [`Actor`] docs give:
+//! `on_start`; then events and steps until the mailbox has ended (closing it
+//! first when the actor stops itself, fails, or the deadline passes); then
+//! `on_shutdown`; then the actor's ending is recorded.
+//!
+//! Every copy taken out of the mailbox is settled in the actor's
+//! [`Counters`](super::cell::Counters) by a [`Batch`] guard, and every copy
+//! left in it by the [`Mailbox`] guard, so the report balances also when
+//! the task is aborted at the end of the grace.
 
 use std::{
-    future::poll_fn,
+    future::{Future, poll_fn},
     marker::PhantomData,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::pin,
     sync::Arc,
-    sync::atomic::Ordering::Relaxed,
     task::Poll,
 };
 
-use tokio::{sync::mpsc::Receiver, time::Instant};
+use tokio::{
+    sync::mpsc::{Receiver, error::TryRecvError},
+    time::Instant,
+};
 
 use super::{
     broker::Mail,
-    cell::{Activity, ActorCell, Counters, Ending},
-    gate::OPEN,
+    cell::{Activity, ActorCell, Ending, Stage},
     guard::guarded,
-    runtime::Runtime,
+    shared::Shared,
 };
 use crate::{Actor, Error, Result, StepAction, Topic};
 
@@ -31,61 +39,168 @@ enum StepState {
     Off,
 }
 
+/// What ended a wait for mail.
+enum Woken {
+    /// This many events were received; 0 when the mailbox has ended.
+    Mail(usize),
+    /// A stop request, a failure or the deadline.
+    Signal,
+    /// The time of a `StepAction::Backoff` came.
+    StepDue,
+}
+
 /// Batch size when no step is waiting, so the tick limit cannot matter.
 const IDLE_BATCH: usize = 64;
 
-/// Tallies of one batch, added to the shared counters once per batch.
-#[derive(Default)]
-struct Tally {
+/// An actor's mailbox. Dropped with events still in it (the task was
+/// aborted), it settles them: lost if the actor had failed, abandoned
+/// otherwise, and gives their units back to the gate.
+pub(crate) struct Mailbox<E> {
+    receiver: Receiver<Mail<E>>,
+    cell: Arc<ActorCell>,
+    shared: Arc<Shared>,
+}
+
+impl<E> Mailbox<E> {
+    pub(crate) fn new(
+        receiver: Receiver<Mail<E>>,
+        cell: Arc<ActorCell>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Self {
+            receiver,
+            cell,
+            shared,
+        }
+    }
+}
+
+impl<E> Drop for Mailbox<E> {
+    fn drop(&mut self) {
+        // Closed, the mailbox takes no new copy; a routing loop aborted at
+        // the same time may still be writing one it reserved room for, on
+        // another worker, within its current poll: `try_recv` says `Empty`
+        // until that write has landed, and `Disconnected` once nothing is
+        // left and nothing can come.
+        self.receiver.close();
+        let mut left = 0;
+        loop {
+            match self.receiver.try_recv() {
+                Ok(_) => left += 1,
+                Err(TryRecvError::Empty) => std::thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        if left > 0 {
+            if self.cell.has_failed() {
+                self.cell.counters.lost(left, Stage::Mailbox);
+            } else {
+                self.cell.counters.abandoned(left, Stage::Mailbox);
+            }
+            self.shared.release(left);
+        }
+    }
+}
+
+/// Settles a batch of copies taken out of the mailbox: what the handlers
+/// made of them, added to the counters once per batch, and their units given
+/// back to the gate after the handlers (and so their publishes) are done.
+///
+/// Dropped before the batch was through (the task was aborted), the copy
+/// in hand counts as interrupted and the rest as abandoned.
+struct Batch<'a> {
+    cell: &'a ActorCell,
+    shared: &'a Shared,
+    taken: u64,
     handled: u64,
     lost: u64,
     interrupted: u64,
     abandoned: u64,
+    in_hand: bool,
+}
+
+impl<'a> Batch<'a> {
+    fn new(cell: &'a ActorCell, shared: &'a Shared, taken: usize) -> Self {
+        Self {
+            cell,
+            shared,
+            taken: taken as u64,
+            handled: 0,
+            lost: 0,
+            interrupted: 0,
+            abandoned: 0,
+            in_hand: false,
+        }
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        let settled = self.handled + self.lost + self.interrupted + self.abandoned;
+        let mut unsettled = self.taken - settled;
+        if self.in_hand && unsettled > 0 {
+            self.interrupted += 1;
+            unsettled -= 1;
+        }
+        let counters = &self.cell.counters;
+        counters.handled(self.handled);
+        counters.lost(self.lost, Stage::Mailbox);
+        counters.interrupted(self.interrupted);
+        counters.abandoned(self.abandoned + unsettled, Stage::Mailbox);
+        // The handlers' own publishes were counted when admitted, so
+        // releasing after them never lets the count touch zero early.
+        self.shared.release(self.taken);
+    }
 }
 
 pub(crate) struct ActorTask<A: Actor, T> {
     pub(crate) actor: A,
-    pub(crate) mailbox: Receiver<Mail<A::Event>>,
+    pub(crate) mailbox: Mailbox<A::Event>,
     pub(crate) cell: Arc<ActorCell>,
-    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) max_events_per_tick: usize,
     pub(crate) _topic: PhantomData<fn() -> T>,
 }
 
 impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     pub(crate) async fn run(mut self) {
-        let cell = Arc::clone(&self.cell);
         let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
-            // Never started: no on_shutdown (there is nothing to shut down),
-            // and whatever was routed to it is lost.
-            cell.fail(error);
-            self.mailbox.close();
-            let mut rest = Vec::new();
-            while self.mailbox.recv_many(&mut rest, IDLE_BATCH).await > 0 {
-                let n = rest.len() as u64;
-                rest.clear();
-                Counters::add(&cell.counters.lost, n);
-                self.runtime.release(n);
-            }
-            self.finish(None, false);
+            self.fail_before_start(error).await;
             return;
         }
-        cell.set_activity(Activity::Idle);
-
+        self.cell.set_activity(Activity::Idle);
         let cut_short = self.event_loop().await;
+        self.shut_down(cut_short).await;
+    }
 
-        cell.set_activity(Activity::ShuttingDown);
+    /// `on_start` failed: the actor never started, so it gets no
+    /// `on_shutdown` (there is nothing to shut down), and whatever is routed
+    /// to it is lost.
+    async fn fail_before_start(&mut self, error: Error) {
+        self.cell.fail(error);
+        let receiver = &mut self.mailbox.receiver;
+        receiver.close();
+        let mut rest = Vec::new();
+        while receiver.recv_many(&mut rest, IDLE_BATCH).await > 0 {
+            let n = rest.len() as u64;
+            rest.clear();
+            self.cell.counters.lost(n, Stage::Mailbox);
+            self.shared.release(n);
+        }
+        self.record_ending(None, false);
+    }
+
+    /// `on_shutdown`, once, then the ending.
+    async fn shut_down(&mut self, cut_short: bool) {
+        self.cell.set_activity(Activity::ShuttingDown);
         let shutdown = guarded(pin!(self.actor.on_shutdown()), || {}).await;
-        let shutdown_error = shutdown.and_then(|result| result).err();
-        self.finish(shutdown_error, cut_short);
+        self.record_ending(shutdown.and_then(|result| result).err(), cut_short);
     }
 
     /// Handle events and steps until the mailbox has ended. Returns `true`
     /// if the shutdown deadline cut the drain short.
     async fn event_loop(&mut self) -> bool {
-        let cell = Arc::clone(&self.cell);
-        let runtime = Arc::clone(&self.runtime);
         let limit = self.max_events_per_tick;
         let mut batch = Vec::with_capacity(limit.min(IDLE_BATCH));
         let mut step = StepState::Ready;
@@ -93,19 +208,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let mut cut_short = false;
 
         loop {
-            if !closing {
-                let escalated = runtime.is_escalated();
-                if escalated || cell.has_failed() || cell.stop_requested() {
-                    if !escalated && !cell.has_failed() {
-                        cell.mark_self_stopped();
-                    }
-                    cut_short = escalated;
-                    self.mailbox.close();
-                    closing = true;
-                    step = StepState::Off;
-                }
+            if !closing && let Some(escalated) = self.must_close() {
+                self.begin_closing(escalated);
+                cut_short = escalated;
+                closing = true;
+                step = StepState::Off;
             }
-            let step_allowed = !closing && runtime.gate.state() == OPEN;
+            let step_allowed = !closing && self.shared.is_open();
+            let step_due = step == StepState::Ready && step_allowed;
 
             // The tick limit spaces events between steps; when no step can
             // run (none due, or the runtime is stopping), take bigger batches.
@@ -114,41 +224,22 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             } else {
                 limit.max(IDLE_BATCH)
             };
-            // Take what is already in the mailbox without building any
-            // future; wait (below) only when it is empty and no step is due.
             let mut received = self.take_ready(&mut batch, batch_limit).await;
-            if received.is_none() && !(step == StepState::Ready && step_allowed) {
+            if received.is_none() && !step_due {
                 let wake_at = match step {
                     StepState::At(at) if step_allowed => Some(at),
                     _ => None,
                 };
-                // Wait for the mailbox; a stop request, a failure or the
-                // deadline wakes the task through the cell's waker slot.
-                let mailbox = &mut self.mailbox;
-                let batch = &mut batch;
-                let wait = poll_fn(|cx| {
-                    if let Poll::Ready(n) = mailbox.poll_recv_many(cx, batch, batch_limit) {
-                        return Poll::Ready(Some(n));
+                received = match self
+                    .wait_for_mail(&mut batch, batch_limit, closing, wake_at)
+                    .await
+                {
+                    Woken::Mail(n) => Some(n),
+                    Woken::Signal => None,
+                    Woken::StepDue => {
+                        step = StepState::Ready;
+                        None
                     }
-                    if closing {
-                        return Poll::Pending;
-                    }
-                    cell.register(cx.waker());
-                    if cell.stop_requested() || cell.has_failed() || runtime.is_escalated() {
-                        return Poll::Ready(None);
-                    }
-                    Poll::Pending
-                });
-                received = match wake_at {
-                    None => wait.await,
-                    Some(at) => tokio::select! {
-                        biased;
-                        received = wait => received,
-                        () = tokio::time::sleep_until(at) => {
-                            step = StepState::Ready;
-                            None
-                        }
-                    },
                 };
             }
 
@@ -165,8 +256,8 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
 
             if step == StepState::Ready
                 && !closing
-                && !cell.has_failed()
-                && runtime.gate.state() == OPEN
+                && !self.cell.has_failed()
+                && self.shared.is_open()
             {
                 step = self.step().await;
                 tokio::task::consume_budget().await;
@@ -174,15 +265,36 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         }
     }
 
+    /// Whether the mailbox must close now: `Some(true)` at the deadline,
+    /// `Some(false)` when the actor stopped itself or failed.
+    fn must_close(&self) -> Option<bool> {
+        if self.shared.is_escalated() {
+            Some(true)
+        } else if self.cell.has_failed() || self.cell.stop_requested() {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Take no new events; what is already in the mailbox is still taken
+    /// (handled, or settled as lost or abandoned).
+    fn begin_closing(&mut self, escalated: bool) {
+        if !escalated && !self.cell.has_failed() {
+            self.cell.mark_self_stopped();
+        }
+        self.mailbox.receiver.close();
+    }
+
     /// Events already in the mailbox, without waiting: `None` if there are
     /// none (also when it has ended; the caller's wait then sees the end).
     async fn take_ready(&mut self, batch: &mut Vec<Mail<A::Event>>, limit: usize) -> Option<usize> {
-        if self.mailbox.is_empty() {
+        let receiver = &mut self.mailbox.receiver;
+        if receiver.is_empty() {
             return None;
         }
-        let mailbox = &mut self.mailbox;
         poll_fn(|cx| {
-            Poll::Ready(match mailbox.poll_recv_many(cx, batch, limit) {
+            Poll::Ready(match receiver.poll_recv_many(cx, batch, limit) {
                 Poll::Ready(n) if n > 0 => Some(n),
                 _ => None,
             })
@@ -190,82 +302,95 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         .await
     }
 
+    /// Wait for mail, or for whatever comes first of a stop request, a
+    /// failure, the deadline (these three wake the task through the cell's
+    /// waker slot, so nothing else is built here) and the next step's time.
+    async fn wait_for_mail(
+        &mut self,
+        batch: &mut Vec<Mail<A::Event>>,
+        limit: usize,
+        closing: bool,
+        wake_at: Option<Instant>,
+    ) -> Woken {
+        let cell = &self.cell;
+        let shared = &self.shared;
+        let receiver = &mut self.mailbox.receiver;
+        let wait = poll_fn(|cx| {
+            if let Poll::Ready(n) = receiver.poll_recv_many(cx, batch, limit) {
+                return Poll::Ready(Woken::Mail(n));
+            }
+            if closing {
+                return Poll::Pending;
+            }
+            cell.register(cx.waker());
+            if cell.stop_requested() || cell.has_failed() || shared.is_escalated() {
+                return Poll::Ready(Woken::Signal);
+            }
+            Poll::Pending
+        });
+        match wake_at {
+            None => wait.await,
+            Some(at) => tokio::select! {
+                biased;
+                woken = wait => woken,
+                () = tokio::time::sleep_until(at) => Woken::StepDue,
+            },
+        }
+    }
+
     async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
         let Self {
             actor,
             cell,
-            runtime,
+            shared,
             ..
         } = self;
-        let escalated = runtime.is_escalated();
-        let count = batch.len() as u64;
-        let mut tally = Tally::default();
+        let escalated = shared.is_escalated();
+        let mut settle = Batch::new(cell, shared, batch.len());
         for mail in batch.drain(..) {
             if escalated {
-                tally.abandoned += 1;
+                settle.abandoned += 1;
                 continue;
             }
             if cell.has_failed() {
-                tally.lost += 1;
+                settle.lost += 1;
                 continue;
             }
-            let mut waited = false;
             cell.enter_handler(mail.depth);
-            let result = guarded(pin!(actor.handle_event(&mail)), || {
-                waited = true;
-                cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
+            settle.in_hand = true;
+            let result = run_as(cell, pin!(actor.handle_event(&mail)), || {
+                Activity::Handling(T::from_event(mail.event()).name())
             })
             .await;
+            settle.in_hand = false;
             cell.leave_handler();
-            if waited {
-                cell.set_activity(Activity::Idle);
-            }
             match result {
-                Ok(Ok(())) => tally.handled += 1,
-                Ok(Err(Error::Interrupted)) => tally.interrupted += 1,
+                Ok(Ok(())) => settle.handled += 1,
+                Ok(Err(Error::Interrupted)) => settle.interrupted += 1,
                 // A publish refused because the runtime is stopping (the
                 // drain hop limit, strict mode) is not the actor's fault: it
                 // never fails the actor, which keeps draining its mailbox.
-                Ok(Err(Error::Stopping)) if runtime.is_stopping() => {
-                    tally.handled += 1;
-                }
+                Ok(Err(Error::Stopping)) if shared.is_stopping() => settle.handled += 1,
                 Ok(Err(error)) => {
-                    tally.handled += 1;
+                    settle.handled += 1;
                     on_error(actor, cell, error);
                 }
                 Err(panic) => {
-                    tally.lost += 1;
+                    settle.lost += 1;
                     cell.fail(panic);
                 }
             }
         }
-        let counters = &cell.counters;
-        Counters::add(&counters.handled, tally.handled);
-        // (Counters::add skips zeros, so the rare tallies cost nothing.)
-        Counters::add(&counters.lost, tally.lost);
-        Counters::add(&counters.interrupted, tally.interrupted);
-        Counters::add(&counters.abandoned, tally.abandoned);
-        // The handlers' own publishes were counted when admitted, so
-        // releasing after them never lets the count touch zero early.
-        runtime.release(count);
     }
 
     async fn step(&mut self) -> StepState {
         let Self {
             actor,
             cell,
-            runtime,
+            shared,
             ..
         } = self;
-        let mut waited = false;
-        let result = guarded(pin!(actor.step()), || {
-            waited = true;
-            cell.set_activity(Activity::Stepping);
-        })
-        .await;
-        if waited {
-            cell.set_activity(Activity::Idle);
-        }
+        let result = run_as(cell, pin!(actor.step()), || Activity::Stepping).await;
         match result {
             Ok(Ok(action)) => match action {
                 StepAction::Continue => StepState::Ready,
@@ -280,7 +405,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             // Interrupted, or a publish from step() refused because the
             // runtime is stopping: no more steps, and no failure.
             Ok(Err(Error::Interrupted)) => StepState::Off,
-            Ok(Err(Error::Stopping)) if runtime.is_stopping() => StepState::Off,
+            Ok(Err(Error::Stopping)) if shared.is_stopping() => StepState::Off,
             Ok(Err(error)) => {
                 on_error(actor, cell, error);
                 StepState::Ready
@@ -292,21 +417,40 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         }
     }
 
-    fn finish(&self, shutdown_error: Option<Error>, cut_short: bool) {
+    fn record_ending(&self, shutdown_error: Option<Error>, cut_short: bool) {
         let cell = &self.cell;
         let ending = match (cell.take_failure(), shutdown_error) {
             (Some(error), _) | (None, Some(error)) => {
-                self.runtime.failure.notify_one();
+                self.shared.notify_failure();
                 Ending::Failed(error)
             }
             // Cut short only if the deadline made it leave work behind.
-            (None, None) if cut_short && cell.counters.abandoned.load(Relaxed) > 0 => {
-                Ending::Interrupted
-            }
+            (None, None) if cut_short && cell.counters.abandoned_count() > 0 => Ending::Interrupted,
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);
     }
+}
+
+/// Run actor code (a handler or a step) to completion, panics caught. Only
+/// if it actually waits is `activity` recorded in the cell, for the report,
+/// and put back to idle afterwards: the common, immediate case does no
+/// bookkeeping.
+async fn run_as<F: Future>(
+    cell: &ActorCell,
+    code: std::pin::Pin<&mut F>,
+    activity: impl FnOnce() -> Activity,
+) -> std::result::Result<F::Output, Error> {
+    let mut waited = false;
+    let result = guarded(code, || {
+        waited = true;
+        cell.set_activity(activity());
+    })
+    .await;
+    if waited {
+        cell.set_activity(Activity::Idle);
+    }
+    result
 }
 
 /// Pass an error to the actor's `on_error`; fail the actor if it propagates

@@ -2,7 +2,7 @@
 //!
 //! Each publisher (every actor, and the supervisor with its handles) has its
 //! own stage-1 channel, and each stage-1 channel has its own routing loop,
-//! [`forward`]. The loops share one immutable [`Routes`] table built at
+//! [`routing_loop`]. The loops share one immutable [`Routes`] table built at
 //! `start()`. A loop that waits on a full mailbox under
 //! [`OverflowPolicy::Block`] holds back only its own publisher's later
 //! events (that keeps their order) while every other publisher keeps
@@ -16,6 +16,15 @@
 //! reserved after it can. Then the loop ends and drops its share of the
 //! table; when the last loop has ended, every mailbox sender is gone and the
 //! actors see the end of their mailboxes.
+//!
+//! # Accounting
+//!
+//! A loop counts each copy it puts into a mailbox as routed, in runs
+//! ([`RoutedRun`]), and settles at once each copy it cannot deliver. If the
+//! deadline aborts it, its drop guards still add the pending run and settle
+//! the remaining copies of the event it was routing as abandoned; events it
+//! had not started to route stay counted by the gate and are reported as
+//! unrouted.
 
 use std::{
     collections::HashMap,
@@ -27,8 +36,8 @@ use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
 use tracing::{error, warn};
 
 use super::{
-    cell::{ActorCell, Counters, FAILED, RUNNING},
-    runtime::Runtime,
+    cell::{ActorCell, Stage, Status},
+    shared::Shared,
 };
 use crate::{Envelope, Error, Event, OverflowPolicy, Topic, meta::now_nanos};
 
@@ -96,27 +105,84 @@ impl Hasher for TopicHasher {
 }
 
 /// Counts deliveries to one subscriber in a row, so a run of events to the
-/// same subscriber costs one atomic add instead of one per event.
-#[derive(Default)]
-struct RoutedRun {
+/// same subscriber costs one atomic add instead of one per event. Dropping
+/// it flushes the run, also when the routing loop is aborted in the middle
+/// of a batch.
+struct RoutedRun<'a, E> {
+    subscribers: &'a [Subscriber<E>],
     index: Option<usize>,
     count: u64,
 }
 
-impl RoutedRun {
+impl<'a, E> RoutedRun<'a, E> {
+    fn new(subscribers: &'a [Subscriber<E>]) -> Self {
+        Self {
+            subscribers,
+            index: None,
+            count: 0,
+        }
+    }
+
     #[inline]
-    fn add<E>(&mut self, index: usize, subscribers: &[Subscriber<E>]) {
+    fn add(&mut self, index: usize) {
         if self.index != Some(index) {
-            self.flush(subscribers);
+            self.flush();
             self.index = Some(index);
         }
         self.count += 1;
     }
 
-    fn flush<E>(&mut self, subscribers: &[Subscriber<E>]) {
+    fn flush(&mut self) {
         if let Some(index) = self.index.take() {
-            Counters::add(&subscribers[index].cell.counters.routed, self.count);
+            self.subscribers[index].cell.counters.delivered(self.count);
             self.count = 0;
+        }
+    }
+}
+
+impl<E> Drop for RoutedRun<'_, E> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// The copies of one event not yet settled. Dropped early (the routing
+/// loop aborted while it waited for room in a mailbox), it settles them as
+/// abandoned, so every subscriber's report still balances.
+struct Copies<'a, E> {
+    subscribers: &'a [Subscriber<E>],
+    targets: &'a [usize],
+    to_all: &'a [usize],
+    /// How many of `targets` then `to_all` are settled.
+    settled: usize,
+    own: Option<usize>,
+    shared: &'a Shared,
+}
+
+impl<E> Copies<'_, E> {
+    fn index(&self, position: usize) -> usize {
+        match self.targets.get(position) {
+            Some(&index) => index,
+            None => self.to_all[position - self.targets.len()],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.targets.len() + self.to_all.len()
+    }
+}
+
+impl<E> Drop for Copies<'_, E> {
+    fn drop(&mut self) {
+        for position in self.settled..self.len() {
+            let index = self.index(position);
+            if Some(index) != self.own {
+                self.subscribers[index]
+                    .cell
+                    .counters
+                    .abandoned(1, Stage::Broker);
+            }
+            self.shared.release(1);
         }
     }
 }
@@ -159,52 +225,55 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         &self,
         mail: Mail<E>,
         own: Option<usize>,
-        runtime: &Runtime,
-        run: &mut RoutedRun,
+        shared: &Shared,
+        run: &mut RoutedRun<'_, E>,
     ) {
         let topic = T::from_event(mail.event());
-        let specific = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
-        let count = (specific.len() + self.to_all.len()) as u64;
+        let targets = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
+        let mut copies = Copies {
+            subscribers: &self.subscribers,
+            targets,
+            to_all: &self.to_all,
+            settled: 0,
+            own,
+            shared,
+        };
+        let count = copies.len();
         if count == 0 {
-            runtime.release(1);
+            shared.release(1);
             return;
         }
         // Take a unit for every copy before delivering any (gate invariant
         // 3); the publisher's own copy, if it subscribes, is given back below.
-        runtime.gate.add(count - 1);
+        shared.add_copies(count as u64 - 1);
 
         let mut policy = None;
-        for &index in specific.iter().chain(self.to_all.iter()) {
+        while copies.settled < count {
+            let index = copies.index(copies.settled);
             let delivered = Some(index) != own
-                && Self::deliver(
-                    &self.subscribers[index],
-                    &mail,
-                    &topic,
-                    &mut policy,
-                    runtime,
-                )
-                .await;
+                && Self::deliver(&self.subscribers[index], &mail, &topic, &mut policy, shared)
+                    .await;
+            copies.settled += 1;
             if delivered {
-                run.add(index, &self.subscribers);
+                run.add(index);
             } else {
-                runtime.release(1);
+                shared.release(1);
             }
         }
     }
 
-    /// Deliver one copy; `false` if it was not delivered (its unit must be
-    /// released by the caller).
+    /// Deliver one copy; `false` if it was not delivered (then it is settled
+    /// here, and its unit must be released by the caller).
     async fn deliver(
         subscriber: &Subscriber<E>,
         mail: &Mail<E>,
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
-        runtime: &Runtime,
+        shared: &Shared,
     ) -> bool {
         let cell = &subscriber.cell;
-        let counters = &cell.counters;
-        if cell.status() != RUNNING {
-            Self::not_delivered(cell, runtime);
+        if cell.status() != Status::Running {
+            Self::undeliverable(cell, shared);
             return false;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
@@ -216,13 +285,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                         let delivered = subscriber.mailbox.send(mail).await.is_ok();
                         if !delivered {
                             // The actor closed its mailbox while we waited.
-                            Self::not_delivered(cell, runtime);
+                            Self::undeliverable(cell, shared);
                         }
                         delivered
                     }
                     OverflowPolicy::Drop => {
-                        Counters::add(&counters.routed, 1);
-                        Counters::add(&counters.dropped, 1);
+                        cell.counters.dropped();
                         warn!(
                             actor = %cell.id,
                             topic = %topic.name(),
@@ -231,8 +299,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                         false
                     }
                     OverflowPolicy::Fail => {
-                        Counters::add(&counters.routed, 1);
-                        Counters::add(&counters.lost, 1);
+                        cell.counters.lost(1, Stage::Broker);
                         error!(
                             actor = %cell.id,
                             topic = %topic.name(),
@@ -244,37 +311,37 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 }
             }
             Err(TrySendError::Closed(_)) => {
-                Self::not_delivered(cell, runtime);
+                Self::undeliverable(cell, shared);
                 false
             }
         }
     }
 
-    /// Account for a copy meant for an actor whose mailbox no longer takes
+    /// Settle a copy meant for an actor whose mailbox no longer takes
     /// events: lost if it failed, abandoned if the deadline closed it, and
     /// not routed at all if it stopped itself (it unsubscribed).
-    fn not_delivered(cell: &ActorCell, runtime: &Runtime) {
-        let counters = &cell.counters;
-        if cell.status() == FAILED {
-            Counters::add(&counters.routed, 1);
-            Counters::add(&counters.lost, 1);
-        } else if cell.status() == RUNNING && runtime.is_escalated() {
-            Counters::add(&counters.routed, 1);
-            Counters::add(&counters.abandoned, 1);
+    fn undeliverable(cell: &ActorCell, shared: &Shared) {
+        match cell.status() {
+            Status::Failed => cell.counters.lost(1, Stage::Broker),
+            Status::Running if shared.is_escalated() => {
+                cell.counters.abandoned(1, Stage::Broker);
+            }
+            Status::Running | Status::SelfStopped => {}
         }
     }
 }
 
-/// The routing loop of one publisher's stage-1 channel.
-pub(crate) async fn forward<E: Event, T: Topic<E>>(
+/// The routing loop of one publisher's stage-1 channel: route what arrives
+/// until the gate closes, then close the channel and route what is left in
+/// it, to the end.
+pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
     mut inbox: Receiver<Mail<E>>,
     routes: Arc<Routes<E, T>>,
-    runtime: Arc<Runtime>,
+    shared: Arc<Shared>,
     own: Option<usize>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
-    let closed = runtime.closed.clone();
-    let mut closed_signal = std::pin::pin!(closed.cancelled());
+    let mut closed_signal = std::pin::pin!(shared.closed());
     let mut closing = false;
     loop {
         let received = if closing {
@@ -296,15 +363,15 @@ pub(crate) async fn forward<E: Event, T: Topic<E>>(
         }
         // One clock read per batch: the time the broker took the events.
         let now = now_nanos();
-        let mut run = RoutedRun::default();
+        let mut run = RoutedRun::new(&routes.subscribers);
         for mut mail in batch.drain(..) {
             if let Some(envelope) = Arc::get_mut(&mut mail) {
                 envelope.stamp_time(now);
             }
-            routes.route(mail, own, &runtime, &mut run).await;
+            routes.route(mail, own, &shared, &mut run).await;
         }
-        run.flush(&routes.subscribers);
-        if !closing && runtime.is_closed() {
+        drop(run);
+        if !closing && shared.is_closed() {
             inbox.close();
             closing = true;
         }

@@ -1,6 +1,8 @@
 //! What the runtime shares about one actor: its identity, where its handler
-//! is in a drain chain, its counters for the shutdown report, and how it
-//! ended.
+//! is in a drain chain, its event accounting, and how it ended.
+//!
+//! The [`ShutdownReport`](crate::ShutdownReport)'s entry for an actor is
+//! built from its cell in one place, [`ActorCell::report`].
 
 use std::{
     borrow::Cow,
@@ -11,14 +13,30 @@ use std::{
 use parking_lot::Mutex;
 
 use super::gate::Origin;
-use crate::{ActorId, Error};
+use crate::{ActorId, ActorOutcome, ActorReport, Error};
 
-/// Lifecycle of an actor as the broker sees it.
-pub(crate) const RUNNING: u8 = 0;
-/// The actor stopped itself: it takes no new events.
-pub(crate) const SELF_STOPPED: u8 = 1;
-/// The actor failed: events meant for it are lost.
-pub(crate) const FAILED: u8 = 2;
+/// Whether an actor still takes events, as the routing loops see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Status {
+    /// Copies of events are delivered to its mailbox.
+    Running = 0,
+    /// It stopped itself (`Context::stop`): it takes no new events, and
+    /// events published after that are not routed to it at all.
+    SelfStopped = 1,
+    /// It failed: copies meant for it are lost.
+    Failed = 2,
+}
+
+impl Status {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Running,
+            1 => Self::SelfStopped,
+            _ => Self::Failed,
+        }
+    }
+}
 
 /// What an actor is doing, recorded only when it waits (see
 /// [`guarded`](super::guard::guarded)), for the shutdown report.
@@ -45,7 +63,8 @@ impl Activity {
     }
 }
 
-/// How an actor task ended, as recorded by the task itself.
+/// How an actor task ended, as recorded by the task itself. A task that
+/// records nothing was aborted.
 #[derive(Debug, Clone)]
 pub(crate) enum Ending {
     Completed,
@@ -53,26 +72,111 @@ pub(crate) enum Ending {
     Interrupted,
 }
 
-/// Per-actor counters. `routed` is written by the brokers, the rest by the
-/// actor's own task.
+/// Where a copy of an event was when its outcome was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// The routing loop could not put it into the mailbox: it is counted as
+    /// routed and settled in the same call.
+    Broker,
+    /// It was in the mailbox (counted as routed by
+    /// [`Counters::delivered`]) and the actor settled it.
+    Mailbox,
+}
+
+/// The event accounting of one actor.
+///
+/// # Invariant
+///
+/// Every copy of an event that a routing loop meant for this actor is
+/// counted once as `routed`, and settled once as exactly one of `handled`,
+/// `dropped`, `lost`, `abandoned` or `interrupted`:
+///
+/// - a copy the routing loop puts into the mailbox is counted by
+///   [`delivered`](Self::delivered) and settled later by the actor's task
+///   when it takes the copy out ([`handled`](Self::handled),
+///   [`interrupted`](Self::interrupted), or [`lost`](Self::lost) /
+///   [`abandoned`](Self::abandoned) at [`Stage::Mailbox`]);
+/// - a copy that never reaches the mailbox is routed and settled in one call
+///   ([`dropped`](Self::dropped), or `lost` / `abandoned` at
+///   [`Stage::Broker`]).
+///
+/// So once the actor's task has ended (normally, or aborted: its drop
+/// guards settle the event in hand, the rest of its batch and what is left
+/// in its mailbox), `routed == handled + dropped + lost + abandoned +
+/// interrupted`. The methods below are the only writers.
+///
+/// # Orderings
+///
+/// Relaxed: the counts are read for the report after the tasks that write
+/// them have been joined, which synchronises; and for the live figures,
+/// where a count a moment old is fine.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) routed: AtomicU64,
-    pub(crate) handled: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-    pub(crate) lost: AtomicU64,
-    pub(crate) interrupted: AtomicU64,
-    pub(crate) abandoned: AtomicU64,
+    routed: AtomicU64,
+    handled: AtomicU64,
+    dropped: AtomicU64,
+    lost: AtomicU64,
+    abandoned: AtomicU64,
+    interrupted: AtomicU64,
+}
+
+#[inline]
+fn add(counter: &AtomicU64, n: u64) {
+    if n > 0 {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
+    /// `n` copies were put into the mailbox.
     #[inline]
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        // Relaxed: counters are read after the tasks that write them have
-        // been joined (or aborted and joined), which synchronises.
-        if n > 0 {
-            counter.fetch_add(n, Ordering::Relaxed);
+    pub(crate) fn delivered(&self, n: u64) {
+        add(&self.routed, n);
+    }
+
+    /// A copy was not delivered because the mailbox was full under
+    /// `OverflowPolicy::Drop`.
+    pub(crate) fn dropped(&self) {
+        add(&self.routed, 1);
+        add(&self.dropped, 1);
+    }
+
+    /// `n` copies were lost because the actor failed (or overflowed under
+    /// `OverflowPolicy::Fail`, or panicked while handling one).
+    pub(crate) fn lost(&self, n: u64, at: Stage) {
+        if at == Stage::Broker {
+            add(&self.routed, n);
         }
+        add(&self.lost, n);
+    }
+
+    /// `n` copies were left unhandled at the shutdown deadline.
+    pub(crate) fn abandoned(&self, n: u64, at: Stage) {
+        if at == Stage::Broker {
+            add(&self.routed, n);
+        }
+        add(&self.abandoned, n);
+    }
+
+    /// `n` copies were handled.
+    #[inline]
+    pub(crate) fn handled(&self, n: u64) {
+        add(&self.handled, n);
+    }
+
+    /// `n` handlers returned `Error::Interrupted`, or were cut off by the
+    /// abort at the end of the grace.
+    pub(crate) fn interrupted(&self, n: u64) {
+        add(&self.interrupted, n);
+    }
+
+    fn load(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Copies abandoned so far.
+    pub(crate) fn abandoned_count(&self) -> u64 {
+        Self::load(&self.abandoned)
     }
 }
 
@@ -84,6 +188,7 @@ pub(crate) struct ActorCell {
     /// drain depth `depth`. Written and read by the actor's own task only
     /// (a `Context` is used from within the handler), hence Relaxed.
     in_handler: AtomicU32,
+    /// A [`Status`].
     status: AtomicU8,
     stop_requested: AtomicBool,
     /// The actor task's waker while it waits for its mailbox, so a stop
@@ -104,7 +209,7 @@ impl ActorCell {
         Self {
             id,
             in_handler: AtomicU32::new(0),
-            status: AtomicU8::new(RUNNING),
+            status: AtomicU8::new(Status::Running as u8),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
             counters: Counters::default(),
@@ -136,14 +241,47 @@ impl ActorCell {
     }
 
     #[inline]
-    pub(crate) fn status(&self) -> u8 {
-        self.status.load(Ordering::Acquire)
+    pub(crate) fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn has_failed(&self) -> bool {
+        self.status() == Status::Failed
     }
 
     /// Ask the actor to stop itself (from `Context::stop`).
     pub(crate) fn request_stop(&self) {
         self.stop_requested.store(true, Ordering::Release);
         self.wake();
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop_requested.load(Ordering::Acquire)
+    }
+
+    /// The actor acted on its own stop request: it takes no new events.
+    pub(crate) fn mark_self_stopped(&self) {
+        let _ = self.status.compare_exchange(
+            Status::Running as u8,
+            Status::SelfStopped as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Record a failure. The first one wins; the actor is woken so it stops.
+    pub(crate) fn fail(&self, error: Error) {
+        let mut failure = self.failure.lock();
+        if failure.is_none() {
+            *failure = Some(error);
+        }
+        drop(failure);
+        self.status.store(Status::Failed as u8, Ordering::Release);
+        self.wake();
+    }
+
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        self.failure.lock().take()
     }
 
     /// Remember the waiting task's waker. The caller re-checks its flags
@@ -167,38 +305,6 @@ impl ActorCell {
         }
     }
 
-    pub(crate) fn stop_requested(&self) -> bool {
-        self.stop_requested.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn mark_self_stopped(&self) {
-        let _ = self.status.compare_exchange(
-            RUNNING,
-            SELF_STOPPED,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-    }
-
-    /// Record a failure. The first one wins; the actor is woken so it stops.
-    pub(crate) fn fail(&self, error: Error) {
-        let mut failure = self.failure.lock();
-        if failure.is_none() {
-            *failure = Some(error);
-        }
-        drop(failure);
-        self.status.store(FAILED, Ordering::Release);
-        self.wake();
-    }
-
-    pub(crate) fn take_failure(&self) -> Option<Error> {
-        self.failure.lock().take()
-    }
-
-    pub(crate) fn has_failed(&self) -> bool {
-        self.status() == FAILED
-    }
-
     pub(crate) fn set_activity(&self, activity: Activity) {
         self.activity.lock().0 = activity;
     }
@@ -219,7 +325,29 @@ impl ActorCell {
         *self.ending.lock() = Some(ending);
     }
 
-    pub(crate) fn ending(&self) -> Option<Ending> {
-        self.ending.lock().clone()
+    /// This actor's entry in the shutdown report, once its task has ended
+    /// or been aborted and joined. When `deadline_hit`, an actor that was
+    /// aborted or abandoned events says what it was doing.
+    pub(crate) fn report(&self, deadline_hit: bool) -> ActorReport {
+        let c = &self.counters;
+        let outcome = match self.ending.lock().clone() {
+            Some(Ending::Completed) => ActorOutcome::Completed,
+            Some(Ending::Failed(error)) => ActorOutcome::Failed(error),
+            Some(Ending::Interrupted) => ActorOutcome::Interrupted,
+            None => ActorOutcome::Aborted,
+        };
+        let abandoned = Counters::load(&c.abandoned);
+        let stuck = outcome == ActorOutcome::Aborted || (deadline_hit && abandoned > 0);
+        ActorReport {
+            actor: self.id.clone(),
+            routed: Counters::load(&c.routed),
+            handled: Counters::load(&c.handled),
+            dropped: Counters::load(&c.dropped),
+            lost: Counters::load(&c.lost),
+            abandoned,
+            interrupted: Counters::load(&c.interrupted),
+            outcome,
+            stuck_in: stuck.then(|| self.activity().describe()),
+        }
     }
 }

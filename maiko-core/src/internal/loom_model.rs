@@ -10,13 +10,15 @@
 //! # What is modelled
 //!
 //! The shutdown contract rests on two pieces working together (see "The
-//! gate" and "The drain" in `DESIGN.md`):
+//! gate" and "The drain" in the [`shutdown`](crate::shutdown) guide; the
+//! guarantees it names G1 to G7 are numbered there, and this model checks
+//! the protocol behind G1, G2 and G3):
 //!
 //! - the publish path of [`super::publish`]: precheck, `reserve`, admit (the
 //!   re-check that also counts the event), send with the permit;
-//! - the routing loop of [`super::broker::forward`]: when the gate closes it
-//!   closes its stage-1 receiver and receives until `None`, releasing the
-//!   unit of every event it handles.
+//! - the routing loop of [`super::broker::routing_loop`]: when the gate
+//!   closes it closes its stage-1 receiver and receives until `None`,
+//!   releasing the unit of every event it handles.
 //!
 //! The model runs that protocol on loom threads, in every interleaving loom
 //! can produce (scenario 2 within a preemption bound, see
@@ -146,7 +148,7 @@ struct State {
     permits: usize,
     /// `Receiver::close` was called.
     rx_closed: bool,
-    /// `Runtime::closed` fired.
+    /// `Shared::closed` fired.
     closed_signal: bool,
     /// Threads waiting on `changed`; notifying nobody is skipped, which
     /// keeps loom from exploring branches that cannot matter.
@@ -343,7 +345,7 @@ impl World {
         }
     }
 
-    /// The caller moved the gate to `CLOSED` (`Runtime::on_closed`).
+    /// The caller moved the gate to `CLOSED` (`Shared::on_closed`).
     /// `by_count`: the gate closed because nothing was in flight.
     fn on_closed(&self, by_count: bool) {
         let mut state = self.stage1.lock();
@@ -376,7 +378,7 @@ impl World {
         }
     }
 
-    /// The routing loop of [`super::broker::forward`], with one subscriber
+    /// The routing loop of [`super::broker::routing_loop`], with one subscriber
     /// that handles each event as it is routed.
     fn broker(&self) {
         match self.drain {

@@ -5,7 +5,7 @@ use std::{pin::pin, sync::Arc};
 
 use tokio::sync::mpsc::Sender;
 
-use super::{broker::Mail, cell::ActorCell, gate::Origin, guard::guarded, runtime::Runtime};
+use super::{broker::Mail, cell::ActorCell, gate::Origin, guard::guarded, shared::Shared};
 use crate::{ActorId, Envelope, EventId, SendError};
 
 /// Names the topic of an event, for the activity shown in the report.
@@ -13,7 +13,7 @@ pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
 
 /// Who is publishing.
 pub(crate) struct Publisher<'a, E> {
-    pub(crate) runtime: &'a Runtime,
+    pub(crate) shared: &'a Shared,
     pub(crate) inbox: &'a Sender<Mail<E>>,
     pub(crate) id: &'a ActorId,
     pub(crate) origin: Origin,
@@ -23,13 +23,9 @@ pub(crate) struct Publisher<'a, E> {
 
 impl<'a, E> Publisher<'a, E> {
     /// The supervisor or one of its handles: outside any actor.
-    pub(crate) fn outside(
-        runtime: &'a Runtime,
-        inbox: &'a Sender<Mail<E>>,
-        id: &'a ActorId,
-    ) -> Self {
+    pub(crate) fn outside(shared: &'a Shared, inbox: &'a Sender<Mail<E>>, id: &'a ActorId) -> Self {
         Self {
-            runtime,
+            shared,
             inbox,
             id,
             origin: Origin::Outside,
@@ -56,8 +52,8 @@ impl<'a, E> Publisher<'a, E> {
         event: E,
         parent: Option<EventId>,
     ) -> Result<(), SendError<E>> {
-        let runtime = self.runtime;
-        if !runtime.precheck(self.origin) {
+        let shared = self.shared;
+        if !shared.precheck(self.origin) {
             return Err(SendError::stopping(event));
         }
 
@@ -74,11 +70,11 @@ impl<'a, E> Publisher<'a, E> {
         }
         let Ok(Ok(permit)) = reserved else {
             // The broker closed this channel: the gate is closed.
-            runtime.count_rejected();
+            shared.count_rejected();
             return Err(SendError::stopping(event));
         };
 
-        let Some(depth) = runtime.admit(self.origin) else {
+        let Some(depth) = shared.admit(self.origin) else {
             return Err(SendError::stopping(event));
         };
         permit.send(Arc::new(Envelope::stamped(

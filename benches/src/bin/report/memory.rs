@@ -1,0 +1,78 @@
+//! Memory probes: live heap bytes per idle actor and per queued event, read
+//! from the counting allocator while it counts.
+
+use std::future::Future;
+
+use maiko_benches::{
+    BACKLOG, current_thread, kameo_peer, maiko_now, maiko_old, memory::IDLE_ACTORS, ractor_peer,
+    tokio_base,
+};
+use tokio::runtime::Runtime;
+
+use crate::{
+    alloc::live_bytes,
+    tables::{KAMEO, MAIKO, MAIKO_OLD, RACTOR},
+};
+
+/// One system's memory figures, in bytes.
+pub struct Memory {
+    pub system: &'static str,
+    pub idle_actor: f64,
+    pub queued_event: f64,
+}
+
+/// Run a probe twice and keep the second figure, so one-time allocations
+/// (the runtime's first timers, thread-locals) are not charged to a system.
+fn twice<Fut>(rt: &Runtime, probe: impl Fn() -> Fut) -> f64
+where
+    Fut: Future<Output = f64>,
+{
+    rt.block_on(probe());
+    rt.block_on(probe())
+}
+
+/// Probe every system; the allocator must still be counting.
+pub fn memory() -> Vec<Memory> {
+    let rt = current_thread();
+    let mut rows = Vec::new();
+    let mut probe = |system, idle_actor: f64, queued_event: f64| {
+        println!(
+            "  memory {system:<36} {idle_actor:>10.0} B/idle actor {queued_event:>10.0} B/queued event"
+        );
+        rows.push(Memory {
+            system,
+            idle_actor,
+            queued_event,
+        });
+    };
+    probe(
+        MAIKO,
+        twice(&rt, || maiko_now::idle_actor_bytes(IDLE_ACTORS, live_bytes)),
+        twice(&rt, || maiko_now::queued_event_bytes(BACKLOG, live_bytes)),
+    );
+    probe(
+        MAIKO_OLD,
+        twice(&rt, || maiko_old::idle_actor_bytes(IDLE_ACTORS, live_bytes)),
+        twice(&rt, || maiko_old::queued_event_bytes(BACKLOG, live_bytes)),
+    );
+    probe(
+        "tokio task + bounded mpsc",
+        twice(&rt, || tokio_base::idle_task_bytes(IDLE_ACTORS, live_bytes)),
+        twice(&rt, || tokio_base::queued_event_bytes(BACKLOG, live_bytes)),
+    );
+    probe(
+        KAMEO,
+        twice(&rt, || {
+            kameo_peer::idle_actor_bytes(IDLE_ACTORS, live_bytes)
+        }),
+        twice(&rt, || kameo_peer::queued_event_bytes(BACKLOG, live_bytes)),
+    );
+    probe(
+        RACTOR,
+        twice(&rt, || {
+            ractor_peer::idle_actor_bytes(IDLE_ACTORS, live_bytes)
+        }),
+        twice(&rt, || ractor_peer::queued_event_bytes(BACKLOG, live_bytes)),
+    );
+    rows
+}

@@ -1,0 +1,384 @@
+//! The workload tables: one per workload and size, a row per system.
+//!
+//! A table's key is `workload/size` and its title a function of the size,
+//! both built from the same figures the workload runs with, so a size added
+//! to [`SCALING_SIZES`] or [`STOP_SIZES`] is keyed and titled by itself.
+
+use std::fmt::Display;
+
+use maiko_benches::{
+    BACKLOG, actix_peer, kameo_peer, maiko_now, maiko_old, ractor_peer, tokio_base,
+};
+
+use crate::measure::{Bench, measure, measure_actix, measure_drain};
+
+/// Events per throughput run.
+pub const EVENTS: u64 = 20_000;
+/// Events per scaling run (a multiple of the 100 topics).
+pub const SCALING_EVENTS: u64 = 2_000;
+const SCALING_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+const STOP_SIZES: [usize; 3] = [4, 100, 1_000];
+/// Extra repeats for the microsecond-scale stops ...
+pub const STOP_REPEAT_FACTOR: usize = 3;
+/// ... those of fewer actors than this, and the drain.
+const STOP_EXTRA_REPEATS_BELOW: usize = 1_000;
+
+// Systems, as row names.
+pub const MAIKO: &str = "maiko";
+pub const MAIKO_RUNNING: &str = "maiko, running";
+pub const MAIKO_OLD: &str = "maiko 0.3.1";
+pub const TOKIO_1: &str = "tokio mpsc, one hop";
+pub const TOKIO_2: &str = "tokio mpsc, two hops (forwarder)";
+pub const TOKIO_RAW_4: &str = "tokio mpsc, 4 raw channels";
+pub const KAMEO: &str = "kameo 0.22";
+pub const RACTOR: &str = "ractor 0.16";
+pub const ACTIX: &str = "actix 0.13";
+
+// Workloads, as the first part of a table key.
+pub const ONE_TO_ONE: &str = "one_to_one";
+pub const FAN_OUT: &str = "fan_out";
+const FAN_IN: &str = "fan_in";
+const PIPELINE: &str = "pipeline";
+pub const IDLE_STOP: &str = "idle_stop";
+pub const DRAIN: &str = "drain";
+const SCALING: &str = "scaling";
+
+/// A table's key: `workload/size`.
+pub fn key(workload: &str, size: impl Display) -> String {
+    format!("{workload}/{size}")
+}
+
+/// An event size in a table key: `32B`, `1KiB`.
+pub fn event_size_key(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{}KiB", bytes / 1024)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+/// An event size in a title: `32-byte`, `1 KiB`.
+fn event_size_title(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes}-byte")
+    }
+}
+
+fn idle_stop_title(actors: usize) -> String {
+    format!("Stop latency of an idle system of {actors} actors")
+}
+
+fn scaling_title(subscribers: usize) -> String {
+    format!("Scaling: {subscribers} subscribers over 100 topics")
+}
+
+/// Whether the stop of `actors` idle actors is measured
+/// [`STOP_REPEAT_FACTOR`] times as often.
+fn stop_has_extra_repeats(actors: usize) -> bool {
+    actors < STOP_EXTRA_REPEATS_BELOW
+}
+
+/// The stop sizes measured [`STOP_REPEAT_FACTOR`] times as often.
+pub fn stop_sizes_with_extra_repeats() -> impl Iterator<Item = usize> {
+    STOP_SIZES
+        .into_iter()
+        .filter(|&actors| stop_has_extra_repeats(actors))
+}
+
+/// One system's figures in one workload: nanoseconds per unit, per runtime.
+pub struct Row {
+    pub system: &'static str,
+    pub ns: [Option<f64>; 2],
+}
+
+/// One workload: its rows, the first of which is maiko.
+pub struct Table {
+    pub key: String,
+    pub title: String,
+    pub unit: &'static str,
+    pub note: &'static str,
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    fn new(key: String, title: String, unit: &'static str, note: &'static str) -> Self {
+        Self {
+            key,
+            title,
+            unit,
+            note,
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, system: &str, flavor: usize) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|row| row.system == system)
+            .and_then(|row| row.ns[flavor])
+    }
+
+    /// maiko's figure divided by `system`'s.
+    pub fn ratio(&self, system: &str, flavor: usize) -> Option<f64> {
+        Some(self.get(MAIKO, flavor)? / self.get(system, flavor)?)
+    }
+}
+
+/// Every table, in the order of the report.
+pub fn all(bench: &Bench) -> Vec<Table> {
+    let mut tables = throughput(bench);
+    tables.extend(stops(bench));
+    tables.extend(scaling(bench));
+    tables
+}
+
+fn one_to_one<const N: usize>(bench: &Bench) -> Table {
+    let r = bench.repeats;
+    let mut t = Table::new(
+        key(ONE_TO_ONE, event_size_key(N)),
+        format!(
+            "One producer to one subscriber, {} events",
+            event_size_title(N)
+        ),
+        "ns/event",
+        "",
+    );
+    measure(bench, &mut t, MAIKO, EVENTS, r, || {
+        maiko_now::one_to_one::<N>(EVENTS)
+    });
+    measure(bench, &mut t, TOKIO_1, EVENTS, r, || {
+        tokio_base::one_hop::<N>(EVENTS)
+    });
+    measure(bench, &mut t, TOKIO_2, EVENTS, r, || {
+        tokio_base::two_hops::<N>(EVENTS)
+    });
+    measure(bench, &mut t, MAIKO_OLD, EVENTS, r, || {
+        maiko_old::one_to_one::<N>(EVENTS)
+    });
+    measure(bench, &mut t, KAMEO, EVENTS, r, || {
+        kameo_peer::one_to_one::<N>(EVENTS)
+    });
+    measure(bench, &mut t, RACTOR, EVENTS, r, || {
+        ractor_peer::one_to_one::<N>(EVENTS)
+    });
+    measure_actix(bench, &mut t, EVENTS, r, |s| {
+        actix_peer::one_to_one::<N>(s, EVENTS)
+    });
+    t
+}
+
+fn throughput(bench: &Bench) -> Vec<Table> {
+    let r = bench.repeats;
+    let mut tables = vec![one_to_one::<32>(bench), one_to_one::<1024>(bench)];
+
+    let mut t = Table::new(
+        key(FAN_OUT, 4),
+        "Fan-out: one producer to 4 subscribers of one topic, 32 B".into(),
+        "ns/event",
+        "Per published event (each is handled 4 times). Peers send each event to the 4 actors.",
+    );
+    measure(bench, &mut t, MAIKO, EVENTS, r, || {
+        maiko_now::fan_out(EVENTS, 4)
+    });
+    measure(bench, &mut t, TOKIO_RAW_4, EVENTS, r, || {
+        tokio_base::fan_out(EVENTS, 4)
+    });
+    measure(bench, &mut t, MAIKO_OLD, EVENTS, r, || {
+        maiko_old::fan_out(EVENTS, 4)
+    });
+    measure(bench, &mut t, KAMEO, EVENTS, r, || {
+        kameo_peer::fan_out(EVENTS, 4)
+    });
+    measure(bench, &mut t, RACTOR, EVENTS, r, || {
+        ractor_peer::fan_out(EVENTS, 4)
+    });
+    measure_actix(bench, &mut t, EVENTS, r, |s| {
+        actix_peer::fan_out(s, EVENTS, 4)
+    });
+    tables.push(t);
+
+    let mut t = Table::new(
+        key(FAN_IN, 4),
+        "Fan-in: 4 producers to one subscriber, 32 B".into(),
+        "ns/event",
+        "",
+    );
+    measure(bench, &mut t, MAIKO, EVENTS, r, || {
+        maiko_now::fan_in(EVENTS, 4)
+    });
+    measure(bench, &mut t, TOKIO_1, EVENTS, r, || {
+        tokio_base::fan_in(EVENTS, 4, false)
+    });
+    measure(bench, &mut t, TOKIO_2, EVENTS, r, || {
+        tokio_base::fan_in(EVENTS, 4, true)
+    });
+    measure(bench, &mut t, MAIKO_OLD, EVENTS, r, || {
+        maiko_old::fan_in(EVENTS, 4)
+    });
+    measure(bench, &mut t, KAMEO, EVENTS, r, || {
+        kameo_peer::fan_in(EVENTS, 4)
+    });
+    measure(bench, &mut t, RACTOR, EVENTS, r, || {
+        ractor_peer::fan_in(EVENTS, 4)
+    });
+    tables.push(t);
+
+    let mut t = Table::new(
+        key(PIPELINE, 3),
+        "Pipeline: source -> transform -> sink, 32 B".into(),
+        "ns/event",
+        "The transform republishes every event from its handler. tokio: two hops \
+         (task to task), or four (a forwarder task between stages, the brokered shape).",
+    );
+    measure(bench, &mut t, MAIKO, EVENTS, r, || {
+        maiko_now::pipeline(EVENTS)
+    });
+    measure(bench, &mut t, "tokio mpsc, two hops", EVENTS, r, || {
+        tokio_base::pipeline(EVENTS, false)
+    });
+    measure(
+        bench,
+        &mut t,
+        "tokio mpsc, four hops (forwarders)",
+        EVENTS,
+        r,
+        || tokio_base::pipeline(EVENTS, true),
+    );
+    measure(bench, &mut t, MAIKO_OLD, EVENTS, r, || {
+        maiko_old::pipeline(EVENTS)
+    });
+    measure(bench, &mut t, KAMEO, EVENTS, r, || {
+        kameo_peer::pipeline(EVENTS)
+    });
+    measure(bench, &mut t, RACTOR, EVENTS, r, || {
+        ractor_peer::pipeline(EVENTS)
+    });
+    tables.push(t);
+    tables
+}
+
+fn stops(bench: &Bench) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for actors in STOP_SIZES {
+        let repeats = if stop_has_extra_repeats(actors) {
+            bench.repeats * STOP_REPEAT_FACTOR
+        } else {
+            bench.repeats
+        };
+        let mut t = Table::new(
+            key(IDLE_STOP, actors),
+            idle_stop_title(actors),
+            "ns/stop",
+            "From the stop call until every task has ended. tokio: drop the senders of \
+             idle tasks and join them. kameo: `stop_gracefully` then `wait_for_shutdown` \
+             on each actor. ractor: `stop(None)` on each, then join.",
+        );
+        measure(bench, &mut t, MAIKO, 1, repeats, || {
+            maiko_now::idle_stop(actors)
+        });
+        measure(
+            bench,
+            &mut t,
+            "tokio tasks, drop senders + join",
+            1,
+            repeats,
+            || tokio_base::idle_stop(actors),
+        );
+        measure(bench, &mut t, MAIKO_OLD, 1, repeats, || {
+            maiko_old::idle_stop(actors)
+        });
+        measure(bench, &mut t, KAMEO, 1, repeats, || {
+            kameo_peer::idle_stop(actors)
+        });
+        measure(bench, &mut t, RACTOR, 1, repeats, || {
+            ractor_peer::idle_stop(actors)
+        });
+        tables.push(t);
+    }
+
+    let mut t = Table::new(
+        key(DRAIN, BACKLOG),
+        format!("Drain: {BACKLOG} events pending behind a stuck subscriber"),
+        "ns/event",
+        "Running: released, measured until the last event is handled. Stop: released and \
+         `stop()` called at once, measured until it returns (every event handled). \
+         maiko 0.3.1 cannot express it: its `stop()` drops pending events.",
+    );
+    let r = bench.repeats * STOP_REPEAT_FACTOR;
+    let names = [MAIKO, MAIKO_RUNNING];
+    measure_drain(bench, &mut t, names, r, |mode| {
+        maiko_now::drain(BACKLOG, mode)
+    });
+    let names = ["tokio, close + join", "tokio, running"];
+    measure_drain(bench, &mut t, names, r, |mode| {
+        tokio_base::drain(BACKLOG, mode)
+    });
+    let names = ["kameo 0.22, stop_gracefully", "kameo 0.22, running"];
+    measure_drain(bench, &mut t, names, r, |mode| {
+        kameo_peer::drain(BACKLOG, mode)
+    });
+    tables.push(t);
+    tables
+}
+
+fn scaling(bench: &Bench) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for subscribers in SCALING_SIZES {
+        let repeats = bench.repeats;
+        let mut t = Table::new(
+            key(SCALING, subscribers),
+            scaling_title(subscribers),
+            "ns/event",
+            "Per published event. Subscriber i subscribes to topic i mod 100 and the \
+             producer cycles over the 100 topics, so an event reaches subscribers / 100 \
+             subscribers (at 10 subscribers, one in ten events reaches one subscriber and \
+             the rest reach nobody). tokio: one producer task routing each event to the \
+             channels of its topic's consumer tasks. At 10,000 subscribers the spread \
+             between runs is wide.",
+        );
+        measure(bench, &mut t, MAIKO, SCALING_EVENTS, repeats, || {
+            maiko_now::scaling(subscribers, SCALING_EVENTS)
+        });
+        measure(
+            bench,
+            &mut t,
+            "tokio mpsc, routed by the producer",
+            SCALING_EVENTS,
+            repeats,
+            || tokio_base::scaling(subscribers, SCALING_EVENTS),
+        );
+        measure(bench, &mut t, MAIKO_OLD, SCALING_EVENTS, repeats, || {
+            maiko_old::scaling(subscribers, SCALING_EVENTS)
+        });
+        tables.push(t);
+    }
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_size_has_its_own_key_and_title() {
+        let stops = STOP_SIZES.map(|n| (n, key(IDLE_STOP, n), idle_stop_title(n)));
+        let scaling = SCALING_SIZES.map(|n| (n, key(SCALING, n), scaling_title(n)));
+        for tables in [&stops[..], &scaling[..]] {
+            for (i, (n, key, title)) in tables.iter().enumerate() {
+                assert!(key.ends_with(&format!("/{n}")), "{key}");
+                assert!(title.contains(&format!(" {n} ")), "{title}");
+                assert!(tables[i + 1..].iter().all(|b| *key != b.1 && *title != b.2));
+            }
+        }
+    }
+
+    #[test]
+    fn event_sizes() {
+        assert_eq!(key(ONE_TO_ONE, event_size_key(32)), "one_to_one/32B");
+        assert_eq!(key(ONE_TO_ONE, event_size_key(1024)), "one_to_one/1KiB");
+        assert_eq!(event_size_title(32), "32-byte");
+        assert_eq!(event_size_title(1024), "1 KiB");
+    }
+}

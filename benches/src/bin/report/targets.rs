@@ -1,0 +1,143 @@
+//! The budget targets, each checked on both runtimes, met or not met.
+
+use maiko_benches::BACKLOG;
+
+use crate::{
+    measure::FLAVORS,
+    render::{fmt_ns, fmt_ratio},
+    tables::{
+        DRAIN, FAN_OUT, IDLE_STOP, KAMEO, MAIKO, MAIKO_OLD, MAIKO_RUNNING, ONE_TO_ONE, RACTOR,
+        TOKIO_2, TOKIO_RAW_4, Table, event_size_key, key,
+    },
+};
+
+pub struct Target {
+    pub name: String,
+    pub figures: String,
+    pub met: Option<bool>,
+}
+
+impl Target {
+    /// "met", `not_met`, or "n/a" when a figure is missing.
+    pub fn mark<'a>(&self, not_met: &'a str) -> &'a str {
+        match self.met {
+            Some(true) => "met",
+            Some(false) => not_met,
+            None => "n/a",
+        }
+    }
+}
+
+fn find<'a>(tables: &'a [Table], key: &str) -> &'a Table {
+    tables
+        .iter()
+        .find(|t| t.key == key)
+        .unwrap_or_else(|| panic!("no table {key}"))
+}
+
+/// One target per runtime, `name (1 thread)` and `name (2 workers)`;
+/// `check` gives a runtime's figures and verdict.
+fn per_runtime(out: &mut Vec<Target>, name: &str, check: impl Fn(usize) -> (String, Option<bool>)) {
+    for (flavor, label) in FLAVORS.iter().enumerate() {
+        let (figures, met) = check(flavor);
+        out.push(Target {
+            name: format!("{name} ({label})"),
+            figures,
+            met,
+        });
+    }
+}
+
+/// maiko's figure in `table` at most `limit` times `other`'s; the figures
+/// read `{names[0]} … vs {names[1]} …{per}: ratio`.
+fn ratio_at_most<'a>(
+    table: &'a Table,
+    other: &'a str,
+    limit: f64,
+    names: [&'a str; 2],
+    per: &'a str,
+) -> impl Fn(usize) -> (String, Option<bool>) + 'a {
+    move |flavor| {
+        let ratio = table.ratio(other, flavor);
+        let figures = format!(
+            "{} {} vs {} {}{per}: {}",
+            names[0],
+            fmt_ns(table.get(MAIKO, flavor)),
+            names[1],
+            fmt_ns(table.get(other, flavor)),
+            fmt_ratio(ratio)
+        );
+        (figures, ratio.map(|r| r <= limit))
+    }
+}
+
+pub fn targets(tables: &[Table]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let one = find(tables, &key(ONE_TO_ONE, event_size_key(32)));
+    let fan = find(tables, &key(FAN_OUT, 4));
+    let stop = find(tables, &key(IDLE_STOP, 4));
+    let drain = find(tables, &key(DRAIN, BACKLOG));
+
+    per_runtime(
+        &mut out,
+        "One to one (32 B) at most 1.5x the two-hop tokio baseline",
+        ratio_at_most(one, TOKIO_2, 1.5, ["maiko", "two hops"], ""),
+    );
+    per_runtime(
+        &mut out,
+        "One to one (32 B) faster than kameo and ractor",
+        |flavor| {
+            let k = one.ratio(KAMEO, flavor);
+            let r = one.ratio(RACTOR, flavor);
+            let figures = format!(
+                "maiko {}, kameo {} ({}), ractor {} ({})",
+                fmt_ns(one.get(MAIKO, flavor)),
+                fmt_ns(one.get(KAMEO, flavor)),
+                fmt_ratio(k),
+                fmt_ns(one.get(RACTOR, flavor)),
+                fmt_ratio(r)
+            );
+            (figures, k.zip(r).map(|(k, r)| k < 1.0 && r < 1.0))
+        },
+    );
+    per_runtime(
+        &mut out,
+        "Fan-out to 4 at most 1.5x sending to 4 raw channels",
+        ratio_at_most(fan, TOKIO_RAW_4, 1.5, ["maiko", "raw"], ""),
+    );
+    per_runtime(
+        &mut out,
+        "At least 4x faster than maiko 0.3.1 on every shared workload",
+        |flavor| {
+            let mut worst: Option<(f64, &str)> = None;
+            let mut all = Vec::new();
+            for table in tables {
+                if let (Some(new), Some(old)) =
+                    (table.get(MAIKO, flavor), table.get(MAIKO_OLD, flavor))
+                {
+                    let speedup = old / new;
+                    all.push(format!("{} {speedup:.1}x", table.key));
+                    if worst.is_none_or(|(w, _)| speedup < w) {
+                        worst = Some((speedup, &table.key));
+                    }
+                }
+            }
+            let figures = match worst {
+                Some((w, key)) => format!("slowest gain {w:.1}x ({key}); {}", all.join(", ")),
+                None => "n/a".into(),
+            };
+            (figures, worst.map(|(w, _)| w >= 4.0))
+        },
+    );
+    per_runtime(
+        &mut out,
+        "Idle stop of 4 actors no slower than kameo stop_gracefully + wait_for_shutdown",
+        ratio_at_most(stop, KAMEO, 1.0, ["maiko", "kameo"], ""),
+    );
+    per_runtime(
+        &mut out,
+        &format!("Drain of {BACKLOG} pending events within 1.1x of handling them while running"),
+        ratio_at_most(drain, MAIKO_RUNNING, 1.1, ["stop", "running"], " per event"),
+    );
+    out
+}

@@ -1,0 +1,285 @@
+//! The one door into the shutdown protocol of a supervisor.
+//!
+//! [`Shared`] owns the [`Gate`] and every signal of the shutdown (the
+//! cooperative `stopping` signal, the `closed` signal the routing loops wait
+//! on, the escalation, the end). Its fields are private: the supervisor, its
+//! handles, the contexts, the routing loops, the actor loops and the
+//! coordinator call its methods, so the pairs that must move together do so
+//! in one place:
+//!
+//! - whoever moves the gate to `CLOSED` (a release, a stop request, the
+//!   deadline) wakes the routing loops ([`Shared::on_closed`]);
+//! - the escalation flag read on the actors' hot path and the escalation
+//!   token awaited by the coordinator are set together;
+//! - a refusal at the gate is counted for the report where it happens.
+//!
+//! tokio's `Chan` behind `mpsc::Sender`/`Receiver`, and `TaskTrackerInner`
+//! behind `TaskTracker`, follow the same pattern.
+
+use std::{
+    future::Future,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::Duration,
+};
+
+use parking_lot::Mutex;
+use tokio::{sync::Notify, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::gate::{CLOSED, Gate, OPEN, Origin};
+use crate::{ShutdownReport, SupervisorConfig};
+
+/// What every part of one supervisor shares: the gate and the shutdown's
+/// signals, times and report.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    gate: Gate,
+    /// Fires at the first stop request: the cooperative shutdown signal.
+    stopping: CancellationToken,
+    /// Fires when the gate reaches `CLOSED`: routing loops close their
+    /// stage-1 receivers and drain them.
+    closed: CancellationToken,
+    /// Fires at the shutdown deadline or on a second signal: actors abandon
+    /// what is left in their mailboxes. Set together with `escalated_flag`.
+    escalated: CancellationToken,
+    /// `escalated` as a plain flag, for the actor loop's hot path.
+    escalated_flag: AtomicBool,
+    /// Fires when the shutdown has finished and the report is stored.
+    finished: CancellationToken,
+    /// Woken when an actor fails (for `Supervisor::join`).
+    failure: Notify,
+    /// Publishes refused at the gate.
+    rejected: AtomicU64,
+    /// Set by a second signal: skip the grace and abort at once.
+    abort_now: AtomicBool,
+    stop_requested_at: Mutex<Option<Instant>>,
+    gate_closed_at: Mutex<Option<Instant>>,
+    report: Mutex<Option<ShutdownReport>>,
+    shutdown_timeout: Duration,
+    shutdown_grace: Duration,
+}
+
+impl Shared {
+    /// The shared state of a supervisor with these settings.
+    pub(crate) fn new(config: &SupervisorConfig) -> Self {
+        Self {
+            gate: Gate::new(config.drain_hop_limit(), config.strict_shutdown()),
+            stopping: CancellationToken::new(),
+            closed: CancellationToken::new(),
+            escalated: CancellationToken::new(),
+            escalated_flag: AtomicBool::new(false),
+            finished: CancellationToken::new(),
+            failure: Notify::new(),
+            rejected: AtomicU64::new(0),
+            abort_now: AtomicBool::new(false),
+            stop_requested_at: Mutex::new(None),
+            gate_closed_at: Mutex::new(None),
+            report: Mutex::new(None),
+            shutdown_timeout: config.shutdown_timeout(),
+            shutdown_grace: config.shutdown_grace(),
+        }
+    }
+
+    // --- Publishing: steps 1 and 3 of the gate ------------------------------
+
+    /// Step 1 of a publish: does the gate, as it stands, admit `origin`?
+    /// Counts a refusal.
+    #[inline]
+    pub(crate) fn precheck(&self, origin: Origin) -> bool {
+        let admitted = self.gate.precheck(origin);
+        if !admitted {
+            self.count_rejected();
+        }
+        admitted
+    }
+
+    /// Step 3 of a publish: re-check the gate and count the event as in
+    /// flight, atomically. Returns the drain depth to stamp on the event, or
+    /// `None` (counted as a refusal) if the gate refuses it now.
+    #[inline]
+    pub(crate) fn admit(&self, origin: Origin) -> Option<u32> {
+        let depth = self.gate.admit(origin);
+        if depth.is_none() {
+            self.count_rejected();
+        }
+        depth
+    }
+
+    /// A publish refused after step 1 for a reason outside the gate (its
+    /// stage-1 channel was closed by the drain).
+    pub(crate) fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    // --- Routing and handling: the in-flight count ---------------------------
+
+    /// Count `n` more copies of an event whose own unit the caller still
+    /// holds (see [`Gate::add`]).
+    #[inline]
+    pub(crate) fn add_copies(&self, n: u64) {
+        self.gate.add(n);
+    }
+
+    /// Finish `n` units of work. If this brings the count to zero while the
+    /// gate drains, the gate closes and the routing loops are woken.
+    #[inline]
+    pub(crate) fn release(&self, n: u64) {
+        if self.gate.release(n) {
+            self.on_closed();
+        }
+    }
+
+    /// Units accepted and not yet finished.
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.gate.in_flight()
+    }
+
+    // --- State ---------------------------------------------------------------
+
+    /// Whether nothing has asked to stop yet: `step()` may run.
+    #[inline]
+    pub(crate) fn is_open(&self) -> bool {
+        self.gate.state() == OPEN
+    }
+
+    /// Whether a shutdown has started. Read from the gate, so it is true for
+    /// anyone who has seen a publish refused (the `stopping` token is
+    /// cancelled just after the gate flips).
+    #[inline]
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.gate.state() != OPEN
+    }
+
+    /// Whether the gate has closed: nothing more is admitted.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.gate.state() == CLOSED
+    }
+
+    /// Whether the deadline (or a second signal) escalated the shutdown.
+    #[inline]
+    pub(crate) fn is_escalated(&self) -> bool {
+        self.escalated_flag.load(Ordering::Acquire)
+    }
+
+    /// Whether a second signal asked to abort without grace.
+    pub(crate) fn abort_now(&self) -> bool {
+        self.abort_now.load(Ordering::Acquire)
+    }
+
+    // --- Stopping ------------------------------------------------------------
+
+    /// Start the shutdown, or do nothing if it has started already. Never
+    /// shortens a drain in progress.
+    pub(crate) fn request_stop(&self) {
+        let outcome = self.gate.request_stop();
+        if outcome.first {
+            *self.stop_requested_at.lock() = Some(Instant::now());
+            self.stopping.cancel();
+        }
+        if outcome.closed_now {
+            self.on_closed();
+        }
+    }
+
+    /// A second signal: skip the rest of the drain and the grace, and abort
+    /// what is still running.
+    pub(crate) fn escalate(&self) {
+        self.request_stop();
+        self.abort_now.store(true, Ordering::Release);
+        self.mark_escalated();
+    }
+
+    /// The deadline passed (or a second signal came): close the gate for
+    /// everyone, whatever is in flight, and make the actors abandon what is
+    /// left in their mailboxes.
+    pub(crate) fn close_at_deadline(&self) {
+        if self.gate.force_close() {
+            self.on_closed();
+        }
+        self.mark_escalated();
+    }
+
+    /// The flag first, so that an actor woken by the token reads it set.
+    fn mark_escalated(&self) {
+        self.escalated_flag.store(true, Ordering::Release);
+        self.escalated.cancel();
+    }
+
+    /// The gate has just reached `CLOSED`; exactly one caller gets here.
+    fn on_closed(&self) {
+        self.gate_closed_at.lock().get_or_insert_with(Instant::now);
+        self.closed.cancel();
+    }
+
+    /// An actor failed: wake `Supervisor::join`.
+    pub(crate) fn notify_failure(&self) {
+        self.failure.notify_one();
+    }
+
+    // --- Waiting -------------------------------------------------------------
+
+    /// Resolves at the first stop request. Owned, for `Context::stopping`.
+    pub(crate) fn stopping_owned(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.stopping.clone().cancelled_owned()
+    }
+
+    /// Resolves at the first stop request.
+    pub(crate) fn stopping(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.stopping.cancelled()
+    }
+
+    /// Resolves when the gate has closed.
+    pub(crate) fn closed(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.closed.cancelled()
+    }
+
+    /// Resolves when the shutdown escalated (deadline or second signal).
+    pub(crate) fn escalated(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.escalated.cancelled()
+    }
+
+    /// Resolves when the shutdown has finished and its report is stored.
+    pub(crate) fn finished(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.finished.cancelled()
+    }
+
+    /// Resolves at the next actor failure after it is first polled.
+    pub(crate) fn failure(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.failure.notified()
+    }
+
+    // --- The report ----------------------------------------------------------
+
+    /// Publishes refused at the gate so far.
+    pub(crate) fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn stop_requested_at(&self) -> Option<Instant> {
+        *self.stop_requested_at.lock()
+    }
+
+    pub(crate) fn gate_closed_at(&self) -> Option<Instant> {
+        *self.gate_closed_at.lock()
+    }
+
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    pub(crate) fn shutdown_grace(&self) -> Duration {
+        self.shutdown_grace
+    }
+
+    /// Store the report and wake everyone waiting for the end.
+    pub(crate) fn store_report(&self, report: ShutdownReport) {
+        *self.report.lock() = Some(report);
+        self.finished.cancel();
+    }
+
+    /// The report, once the shutdown has finished.
+    pub(crate) fn report(&self) -> Option<ShutdownReport> {
+        self.report.lock().clone()
+    }
+}
