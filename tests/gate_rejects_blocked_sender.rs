@@ -24,7 +24,7 @@ use std::{
 };
 
 use maiko::*;
-use support::{count_from_env, poll_once, seed_from_env, within};
+use support::{count_from_env, poll_once, seed_from_env, trial_runtime, within};
 use tokio::{
     sync::{Barrier, Notify, oneshot},
     task::JoinHandle,
@@ -389,16 +389,7 @@ fn a_sender_blocked_on_a_full_pipe_is_either_accepted_and_handled_or_refused_and
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut total = Seen::default();
     for _ in 0..iterations {
-        let runtime = if rng.u8(0..4) == 0 {
-            tokio::runtime::Builder::new_current_thread()
-        } else {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(2);
-            builder
-        }
-        .enable_all()
-        .build()
-        .unwrap();
+        let runtime = trial_runtime(rng.u8(0..4) != 0);
         let seen = runtime.block_on(blocked_senders_meet_a_stop(&mut rng));
         total.accepted += seen.accepted;
         total.refused += seen.refused;

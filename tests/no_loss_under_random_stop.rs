@@ -37,6 +37,7 @@ use std::{sync::Arc, time::Duration};
 use support::{
     count_from_env, finish_within, seed_from_env,
     stress::{Params, Tally, TrialOutcome, run_trial},
+    trial_runtime,
 };
 
 /// Trials per run unless `MAIKO_STRESS_TRIALS` says otherwise.
@@ -50,17 +51,7 @@ const SHOWN_FAILURES: usize = 5;
 
 /// Run one trial on a fresh runtime of the kind its parameters ask for.
 fn run(params: Params) -> (Params, TrialOutcome) {
-    let runtime = if params.multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
-    .expect("build a tokio runtime");
+    let runtime = trial_runtime(params.multi_thread);
     let params = Arc::new(params);
     // `block_on`, not `spawn`: `Supervisor` is not `Sync` (it holds the
     // actor futures until `start()`), so a future that awaits

@@ -13,7 +13,9 @@
 //!
 //! - [`tokio_base`]: plain tokio tasks and bounded `mpsc` channels, the
 //!   baselines (one hop, two hops through a forwarder task, raw fan-out …);
-//! - [`maiko_now`]: this workspace's `maiko`;
+//! - [`maiko_now`]: this workspace's `maiko`, with the workloads only it
+//!   can express (several brokers in one supervisor, two supervisors
+//!   bridged in a `ShutdownGroup`, the drain);
 //! - [`maiko_old`]: `maiko` 0.3.1 from crates.io, with `OverflowPolicy::Block`
 //!   on its topic (its default is `Fail`) and the same channel capacities;
 //! - [`kameo_peer`]: kameo, bounded mailbox, `tell().await`;
@@ -60,6 +62,14 @@ pub const BACKLOG: u64 = 10_000;
 
 /// Number of topics in the scaling workload.
 pub const SCALING_TOPICS: u8 = 100;
+
+/// Lanes of the broker workload: one producer cycles over them, one
+/// subscriber per lane.
+pub const LANES: u8 = 4;
+
+/// Broker counts of the broker workload: its [`LANES`] lanes spread over
+/// 1, 2 or 4 brokers of one supervisor.
+pub const BROKER_COUNTS: [u8; 3] = [1, 2, 4];
 
 /// An event of `N` bytes: byte 0 is its topic, bytes 1..9 its sequence
 /// number. Sent by value through tokio channels and peers' mailboxes, and as

@@ -2,7 +2,194 @@
 
 maiko_workloads!(maiko);
 
-use crate::DrainMode;
+use maiko::{ShutdownGroup, SupervisorHandle};
+
+use crate::{DrainMode, LANES};
+
+/// Broker names, by index: lane `i` of [`Lane<B>`] is routed by broker
+/// `i % B`, so with one broker every lane is on `"default"`.
+const BROKER_NAMES: [&str; 4] = ["default", "b1", "b2", "b3"];
+
+/// The topic of the broker workload: a lane (the topic byte of a
+/// [`Payload`]), routed by one of `BROKERS` brokers.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct Lane<const BROKERS: u8>(u8);
+
+impl<const BROKERS: u8> Topic<Payload<32>> for Lane<BROKERS> {
+    fn from_event(event: &Payload<32>) -> Self {
+        Lane(event.topic())
+    }
+
+    fn broker(&self) -> &'static str {
+        BROKER_NAMES[usize::from(self.0 % BROKERS)]
+    }
+}
+
+/// One producer actor publishing `n` events of 32 bytes from `step()`,
+/// cycling over [`LANES`] lanes, to one subscriber per lane; the lanes are
+/// spread over `brokers` brokers of the one supervisor (1, 2 or 4): lane
+/// `i` is routed by broker `i % brokers`. `n` must be a multiple of
+/// [`LANES`].
+///
+/// # Panics
+///
+/// On another broker count, an `n` that is not a multiple of the lanes, or
+/// if the stop is not clean, a subscriber did not handle exactly the
+/// events of its lane, or the supervisor did not run `brokers` brokers.
+pub async fn lanes(n: u64, brokers: u8) -> Duration {
+    match brokers {
+        1 => lanes_over::<1>(n).await,
+        2 => lanes_over::<2>(n).await,
+        4 => lanes_over::<4>(n).await,
+        other => panic!("{other} brokers; the broker workload has 1, 2 or 4"),
+    }
+}
+
+async fn lanes_over<const BROKERS: u8>(n: u64) -> Duration {
+    let lanes = u64::from(LANES);
+    assert_eq!(n % lanes, 0, "n must be a multiple of the lanes");
+    let mut setup = Setup::<32, Lane<BROKERS>>::new(usize::from(LANES));
+    setup.producer("producer", n, LANES);
+    let subscribers: Vec<(String, u64)> = (0..LANES)
+        .map(|lane| (format!("lane-{lane}"), n / lanes))
+        .collect();
+    for (lane, (name, expect)) in (0..LANES).zip(&subscribers) {
+        setup.subscriber(name, Lane(lane), *expect);
+    }
+    let (elapsed, report) = setup.run_exact(&subscribers).await;
+    let brokers: Vec<&str> = report.brokers.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(brokers.len(), usize::from(BROKERS), "brokers {brokers:?}");
+    elapsed
+}
+
+impl<const N: usize, T: Topic<Payload<N>>> Setup<N, T> {
+    /// As `run`, and then check from the shutdown report (not measured)
+    /// that the stop was clean and each actor `(name, n)` of `handled`
+    /// handled exactly `n` events: none lost, none misrouted. Returns the
+    /// measured span and the report.
+    async fn run_exact(self, handled: &[(String, u64)]) -> (Duration, maiko::ShutdownReport) {
+        let Self {
+            mut sup,
+            start,
+            go,
+            all_started,
+            end,
+            ..
+        } = self;
+        sup.start().await.expect("start");
+        finished(all_started).await;
+        go.fire().await;
+        let end = finished(end).await;
+        let report = sup.shutdown().await;
+        assert_handled(&report, handled);
+        (end - start.get(), report)
+    }
+}
+
+/// Panics unless `report` is clean and each actor `(name, n)` of `handled`
+/// handled exactly `n` events.
+fn assert_handled(report: &maiko::ShutdownReport, handled: &[(String, u64)]) {
+    assert!(report.is_clean(), "{report}");
+    for (name, n) in handled {
+        let actor = report
+            .actor(name)
+            .unwrap_or_else(|| panic!("no actor {name} in the report"));
+        assert_eq!(actor.handled, *n, "events handled by {name}");
+    }
+}
+
+/// The transform of the bridged pipeline: forwards every event, moved to
+/// topic `to`, into another supervisor of its group.
+struct Bridge {
+    ctx: Context<Payload<32>>,
+    into: SupervisorHandle<Payload<32>>,
+    to: u8,
+    started: Arc<Done>,
+}
+
+impl Actor for Bridge {
+    type Event = Payload<32>;
+
+    async fn on_start(&mut self) -> maiko::Result {
+        self.started.finished();
+        Ok(())
+    }
+
+    async fn handle_event(&mut self, envelope: &Envelope<Payload<32>>) -> maiko::Result {
+        let event = envelope.event().with_topic(self.to);
+        self.ctx.forward(&self.into, event).await?;
+        Ok(())
+    }
+}
+
+/// The 3-stage [`pipeline`] across two supervisors of one
+/// [`ShutdownGroup`]: source (step) -> transform in the first, which
+/// forwards every event with `ctx.forward` into the second, where the sink
+/// subscribes. The group is started before and stopped after the measured
+/// span, as one.
+///
+/// # Panics
+///
+/// If the group's stop is not clean, or the transform or the sink did not
+/// handle exactly `n` events.
+pub async fn bridged_pipeline(n: u64) -> Duration {
+    // As in `pipeline`: the transform counts as a consumer for the start
+    // signal and reports "done" at once, so the end is the sink's.
+    let mut setup = Setup::<32>::new(2);
+    setup.producer("source", n, 1);
+
+    let mut downstream = Sup::<32>::new(config(CAPACITY));
+    let tally = Tally::new(n, &setup.done);
+    let started = Arc::clone(&setup.started);
+    downstream
+        .add_actor(
+            "sink",
+            move |_| Counter::<32> { tally, started },
+            [ByteTopic(1)],
+        )
+        .expect("add sink");
+
+    let into = downstream.handle();
+    let started = Arc::clone(&setup.started);
+    setup
+        .sup
+        .add_actor(
+            "transform",
+            move |ctx| Bridge {
+                ctx,
+                into,
+                to: 1,
+                started,
+            },
+            [ByteTopic(0)],
+        )
+        .expect("add transform");
+    setup.done.finished();
+
+    let Setup {
+        sup,
+        start,
+        go,
+        all_started,
+        end,
+        ..
+    } = setup;
+    // The sink's side is added last: it closes after the side that
+    // forwards into it.
+    let mut group = ShutdownGroup::new();
+    group.add("upstream", sup);
+    group.add("downstream", downstream);
+    group.start().await.expect("start the group");
+    finished(all_started).await;
+    go.fire().await;
+    let end = finished(end).await;
+    let report = group.shutdown().await;
+    assert!(report.is_clean(), "{report}");
+    let member = |name| report.member(name).expect("member report");
+    assert_handled(member("upstream"), &[("transform".into(), n)]);
+    assert_handled(member("downstream"), &[("sink".into(), n)]);
+    end - start.get()
+}
 
 /// `pending` events wait behind a subscriber stuck in its first handler;
 /// then the subscriber is released and either the system keeps running

@@ -120,10 +120,10 @@ macro_rules! maiko_workloads {
             }
         }
 
-        /// A system under construction: its supervisor and the signals
-        /// that frame the measured span.
-        struct Setup<const N: usize> {
-            sup: Sup<N>,
+        /// A system under construction: its supervisor (of topic `T`) and
+        /// the signals that frame the measured span.
+        struct Setup<const N: usize, T: Topic<Payload<N>> = ByteTopic> {
+            sup: Supervisor<Payload<N>, T>,
             start: Arc<Start>,
             go: Go,
             ready: Ready,
@@ -135,14 +135,14 @@ macro_rules! maiko_workloads {
             end: tokio::sync::oneshot::Receiver<Instant>,
         }
 
-        impl<const N: usize> Setup<N> {
+        impl<const N: usize, T: Topic<Payload<N>>> Setup<N, T> {
             /// A system that will hold `consumers` consumers.
             fn new(consumers: usize) -> Self {
                 let (go, ready) = Go::new();
                 let (started, all_started) = Done::new(consumers);
                 let (done, end) = Done::new(consumers);
                 Self {
-                    sup: Sup::<N>::new(config(CAPACITY)),
+                    sup: Supervisor::new(config(CAPACITY)),
                     start: Start::new(),
                     go,
                     ready,
@@ -173,15 +173,11 @@ macro_rules! maiko_workloads {
             }
 
             /// Add a consumer of `topic` expecting `expect` events.
-            fn counter(&mut self, name: &str, topic: u8, expect: u64) {
+            fn subscriber(&mut self, name: &str, topic: T, expect: u64) {
                 let tally = Tally::new(expect, &self.done);
                 let started = Arc::clone(&self.started);
                 self.sup
-                    .add_actor(
-                        name,
-                        move |_| Counter::<N> { tally, started },
-                        [ByteTopic(topic)],
-                    )
+                    .add_actor(name, move |_| Counter::<N> { tally, started }, [topic])
                     .expect("add counter");
             }
 
@@ -203,6 +199,14 @@ macro_rules! maiko_workloads {
                 let end = finished(end).await;
                 sup.stop().await.expect("clean stop");
                 end - start.get()
+            }
+        }
+
+        impl<const N: usize> Setup<N> {
+            /// Add a consumer of topic byte `topic` expecting `expect`
+            /// events.
+            fn counter(&mut self, name: &str, topic: u8, expect: u64) {
+                self.subscriber(name, ByteTopic(topic), expect);
             }
         }
 

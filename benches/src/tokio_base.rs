@@ -12,7 +12,8 @@ use tokio::{
 };
 
 use crate::{
-    CAPACITY, Done, DrainMode, Go, Payload, Ready, SCALING_TOPICS, Start, Tally, finished, share,
+    CAPACITY, Done, DrainMode, Go, LANES, Payload, Ready, SCALING_TOPICS, Start, Tally, finished,
+    share,
 };
 
 /// A task that counts `expect` events from `rx`.
@@ -189,6 +190,38 @@ pub async fn scaling(consumers: usize, events: u64) -> Duration {
             for tx in &routes[usize::from(topic)] {
                 tx.send(event).await.expect("consumer alive");
             }
+        }
+    });
+    measure(go, &start, end).await
+}
+
+/// The baseline of the broker workload: one producer task sending each of
+/// `n` events (a multiple of [`LANES`]), cycling over the lanes, into the
+/// channel of its lane's consumer task, one per lane.
+pub async fn lanes(n: u64) -> Duration {
+    let lanes = u64::from(LANES);
+    assert_eq!(n % lanes, 0, "n must be a multiple of the lanes");
+    let start = Start::new();
+    let (go, ready) = Go::new();
+    let (done, end) = Done::new(usize::from(LANES));
+    let txs: Vec<mpsc::Sender<Payload<32>>> = (0..LANES)
+        .map(|_| {
+            let (tx, rx) = mpsc::channel(CAPACITY);
+            consumer(rx, n / lanes, &done);
+            tx
+        })
+        .collect();
+    let start_for = Arc::clone(&start);
+    tokio::spawn(async move {
+        ready.wait().await;
+        start_for.mark();
+        for seq in 0..n {
+            let lane = (seq % lanes) as u8;
+            let event = Payload::new(lane, seq);
+            txs[usize::from(lane)]
+                .send(event)
+                .await
+                .expect("consumer alive");
         }
     });
     measure(go, &start, end).await

@@ -5,8 +5,8 @@
 use std::{future::Future, time::Duration};
 
 use maiko_benches::{
-    DrainMode, actix_peer, current_thread, kameo_peer, maiko_now, maiko_old, ractor_peer,
-    tokio_base, two_workers,
+    BROKER_COUNTS, DrainMode, actix_peer, current_thread, kameo_peer, maiko_now, maiko_old,
+    ractor_peer, tokio_base, two_workers,
 };
 
 const N: u64 = 2_000;
@@ -36,6 +36,7 @@ fn tokio_baselines_complete() {
     on_both(|| tokio_base::pipeline(N, false));
     on_both(|| tokio_base::pipeline(N, true));
     on_both(|| tokio_base::scaling(100, 1_000));
+    on_both(|| tokio_base::lanes(N));
     on_both(|| tokio_base::idle_stop(10));
     on_both(|| tokio_base::drain(N, DrainMode::Running));
     on_both(|| tokio_base::drain(N, DrainMode::Stop));
@@ -52,6 +53,18 @@ fn maiko_workloads_complete() {
     on_both(|| maiko_now::idle_stop(10));
     on_both(|| maiko_now::drain(N, DrainMode::Running));
     on_both(|| maiko_now::drain(N, DrainMode::Stop));
+}
+
+/// Several brokers in one supervisor, and two supervisors bridged in a
+/// `ShutdownGroup`: besides reaching the end signal, each run checks its
+/// shutdown report (clean, and every subscriber handled exactly its
+/// events).
+#[test]
+fn maiko_broker_and_group_workloads_complete() {
+    for brokers in BROKER_COUNTS {
+        on_both(|| maiko_now::lanes(N, brokers));
+    }
+    on_both(|| maiko_now::bridged_pipeline(N));
 }
 
 #[test]

@@ -1,10 +1,8 @@
 use std::{borrow::Cow, fmt, future::Future, sync::Arc};
 
-use tokio::sync::mpsc::Sender;
-
 use crate::{
-    ActorId, EventId, IntoEnvelope, Result, SendError,
-    internal::{broker::Mail, cell::ActorCell, publish::Publisher, shared::Shared},
+    ActorId, EventId, IntoEnvelope, Result, SendError, SupervisorHandle,
+    internal::{cell::ActorCell, gate::Origin, outbox::Outbox, publish::Publisher, shared::Shared},
 };
 
 /// An actor's link to the runtime, handed to the factory passed to
@@ -20,7 +18,7 @@ use crate::{
 /// handler while a handler runs and as an outsider otherwise.
 pub struct Context<E> {
     pub(crate) cell: Arc<ActorCell>,
-    pub(crate) inbox: Sender<Mail<E>>,
+    pub(crate) outbox: Arc<Outbox<E>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) topic_name: fn(&E) -> Cow<'static, str>,
 }
@@ -29,7 +27,7 @@ impl<E> Clone for Context<E> {
     fn clone(&self) -> Self {
         Self {
             cell: Arc::clone(&self.cell),
-            inbox: self.inbox.clone(),
+            outbox: Arc::clone(&self.outbox),
             shared: Arc::clone(&self.shared),
             topic_name: self.topic_name,
         }
@@ -96,10 +94,51 @@ impl<E: crate::Event> Context<E> {
         self.publisher().publish(event, None).await
     }
 
+    /// Publish an event into another supervisor of the same
+    /// [`ShutdownGroup`](crate::ShutdownGroup), through its handle, under
+    /// this actor's id; called from a handler, the event is marked as a
+    /// child of the event being handled.
+    ///
+    /// From inside `handle_event` this is a handler's publish for the
+    /// group's gate: admitted while the group drains, within the drain hop
+    /// limit, and counted by the drain, so nothing passed between members is
+    /// lost when the group stops. Into a supervisor outside this actor's
+    /// group it is a publish from outside, as through
+    /// [`SupervisorHandle::send`](crate::SupervisorHandle::send).
+    ///
+    /// # Errors
+    ///
+    /// A [`SendError`] holding the event if the target refused it
+    /// ([`Error::Stopping`](crate::Error::Stopping)).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn forward<E2: crate::Event>(
+        &self,
+        to: &SupervisorHandle<E2>,
+        event: E2,
+    ) -> std::result::Result<(), SendError<E2>> {
+        let origin = if self.shared.same_gate(&to.shared) {
+            self.cell.origin()
+        } else {
+            Origin::Outside
+        };
+        Publisher {
+            shared: &to.shared,
+            outbox: &to.outbox,
+            id: &self.cell.id,
+            origin,
+            cell: Some((&self.cell, to.topic_name)),
+        }
+        .publish(event, self.cell.handling())
+        .await
+    }
+
     fn publisher(&self) -> Publisher<'_, E> {
         Publisher {
             shared: &self.shared,
-            inbox: &self.inbox,
+            outbox: &self.outbox,
             id: &self.cell.id,
             origin: self.cell.origin(),
             cell: Some((&self.cell, self.topic_name)),
@@ -150,7 +189,7 @@ impl<E> Context<E> {
     /// would wait. Lets a producer skip optional events under load.
     #[inline]
     pub fn is_sender_full(&self) -> bool {
-        self.inbox.capacity() == 0
+        self.outbox.is_full()
     }
 
     /// Whether a shutdown has started. Long handlers and steps can poll

@@ -94,6 +94,26 @@ pub enum Error {
         abandoned: u64,
     },
 
+    /// A [`ShutdownGroup`](crate::ShutdownGroup) member needs a name.
+    EmptyMemberName,
+
+    /// A member of this name is already in the
+    /// [`ShutdownGroup`](crate::ShutdownGroup).
+    DuplicateMemberName(String),
+
+    /// The [`ShutdownGroup`](crate::ShutdownGroup) has already started:
+    /// supervisors can only be added before
+    /// [`ShutdownGroup::start`](crate::ShutdownGroup::start), and `start`
+    /// can only be called once.
+    GroupAlreadyStarted,
+
+    /// This supervisor cannot join a
+    /// [`ShutdownGroup`](crate::ShutdownGroup); the text says why (it has
+    /// started, it was stopped, or events were published through it
+    /// before it was added). Add supervisors to their group right after
+    /// registering their actors.
+    UnusableMember(&'static str),
+
     /// An application error, wrapped with [`Error::external`].
     External(Arc<dyn std::error::Error + Send + Sync>),
 
@@ -115,6 +135,10 @@ impl Error {
     /// `true` for [`Error::Stopping`].
     pub fn is_stopping(&self) -> bool {
         matches!(self, Self::Stopping)
+    }
+
+    pub(crate) fn unusable_member(reason: &'static str) -> Self {
+        Self::UnusableMember(reason)
     }
 
     pub(crate) fn actor_failed(actor: &ActorId, error: Error) -> Self {
@@ -148,6 +172,14 @@ impl fmt::Display for Error {
                 f,
                 "shutdown did not finish within {timeout:?}; {abandoned} events abandoned"
             ),
+            Self::EmptyMemberName => f.write_str("a shutdown group member needs a name"),
+            Self::DuplicateMemberName(name) => {
+                write!(f, "the shutdown group already has a member '{name}'")
+            }
+            Self::GroupAlreadyStarted => f.write_str("the shutdown group has already started"),
+            Self::UnusableMember(reason) => {
+                write!(f, "the supervisor cannot join the shutdown group: {reason}")
+            }
             Self::External(e) => write!(f, "{e}"),
             Self::IoError(e) => write!(f, "I/O error: {e}"),
             Self::Internal(e) => write!(f, "internal error: {e}"),
@@ -177,7 +209,11 @@ impl PartialEq for Error {
             | (MailboxClosed, MailboxClosed)
             | (MailboxFull, MailboxFull)
             | (BrokerAlreadyStarted, BrokerAlreadyStarted)
-            | (EmptyActorName, EmptyActorName) => true,
+            | (EmptyActorName, EmptyActorName)
+            | (EmptyMemberName, EmptyMemberName)
+            | (GroupAlreadyStarted, GroupAlreadyStarted) => true,
+            (DuplicateMemberName(a), DuplicateMemberName(b)) => a == b,
+            (UnusableMember(a), UnusableMember(b)) => a == b,
             (MailboxOverflow(a), MailboxOverflow(b))
             | (DuplicateActorName(a), DuplicateActorName(b)) => a == b,
             (ZeroCapacity(a), ZeroCapacity(b)) | (InvalidConfig(a), InvalidConfig(b)) => a == b,

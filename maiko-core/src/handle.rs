@@ -1,10 +1,8 @@
-use std::{fmt, sync::Arc};
-
-use tokio::sync::mpsc::Sender;
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use crate::{
     ActorId, SendError, ShutdownReport,
-    internal::{broker::Mail, publish::Publisher, shared::Shared},
+    internal::{outbox::Outbox, publish::Publisher, shared::Shared},
 };
 
 /// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
@@ -48,16 +46,20 @@ use crate::{
 /// ```
 pub struct SupervisorHandle<E> {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) inbox: Sender<Mail<E>>,
+    pub(crate) outbox: Arc<Outbox<E>>,
     pub(crate) id: ActorId,
+    /// Names an event's topic, for the report of an actor waiting to
+    /// forward into this supervisor.
+    pub(crate) topic_name: fn(&E) -> Cow<'static, str>,
 }
 
 impl<E> Clone for SupervisorHandle<E> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
-            inbox: self.inbox.clone(),
+            outbox: Arc::clone(&self.outbox),
             id: self.id.clone(),
+            topic_name: self.topic_name,
         }
     }
 }
@@ -76,7 +78,7 @@ impl<E> SupervisorHandle<E> {
     /// Cancel safe: if the future is dropped before it completes, the event
     /// was not published.
     pub async fn send(&self, event: E) -> Result<(), SendError<E>> {
-        Publisher::outside(&self.shared, &self.inbox, &self.id)
+        Publisher::outside(&self.shared, &self.outbox, &self.id)
             .publish(event, None)
             .await
     }

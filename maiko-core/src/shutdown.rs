@@ -72,6 +72,24 @@
 //! `stop()` returns when every actor and routing task has ended. There is no
 //! sleep, no polling and no fixed grace period on this path.
 //!
+//! # Several brokers, several supervisors
+//!
+//! A supervisor runs one broker per name its topics give
+//! ([`Topic::broker`](crate::Topic::broker)); each broker has its own
+//! channel from every publisher and its own routing loops, and on stop
+//! each one closes and drains its own channels as described above. There
+//! is still one gate per supervisor, so the drain and the guarantees are
+//! the same; G4 holds per publisher within a broker (no order is promised
+//! between two brokers).
+//!
+//! A [`ShutdownGroup`](crate::ShutdownGroup) goes one step further: its
+//! supervisors share one gate. One stop request stops them all, a
+//! handler's [`forward`](crate::Context::forward) into another member is a
+//! handler's publish for that gate (admitted while draining, within the hop
+//! limit), and the gate closes only when every member is quiescent; so G1
+//! to G7 hold for the group as a whole, across members. Members then finish
+//! in the order they were added, and one deadline bounds them all.
+//!
 //! # The deadline
 //!
 //! If the drain has not finished after the
@@ -156,6 +174,27 @@ impl ActorReport {
     }
 }
 
+/// What one broker of a supervisor left unrouted when the deadline aborted
+/// its routing tasks (see [`Topic::broker`](crate::Topic::broker)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokerReport {
+    /// The broker's name.
+    pub name: String,
+    /// Events its routing tasks had taken or still had in their channels
+    /// when they were aborted.
+    pub unrouted: u64,
+}
+
+impl BrokerReport {
+    pub(crate) fn new(name: &str, unrouted: u64) -> Self {
+        Self {
+            name: name.to_owned(),
+            unrouted,
+        }
+    }
+}
+
 /// Time spent in each phase of a shutdown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -189,6 +228,9 @@ pub struct ShutdownReport {
     /// Events accepted but never routed because the routing tasks were
     /// aborted at the deadline.
     pub unrouted: u64,
+    /// One entry per broker (the default broker first), with what its
+    /// routing tasks left unrouted.
+    pub brokers: Vec<BrokerReport>,
     /// Whether the drain was cut short: the deadline passed, or a second
     /// signal forced the abort step.
     pub deadline_hit: bool,
@@ -271,11 +313,20 @@ impl fmt::Display for ShutdownReport {
                 (false, false) => String::new(),
             }
         )?;
-        writeln!(
+        write!(
             f,
             "  publishes refused at the gate: {}; events left unrouted: {}",
             self.rejected, self.unrouted
         )?;
+        if self.brokers.len() > 1 {
+            let by_broker: Vec<String> = self
+                .brokers
+                .iter()
+                .map(|b| format!("broker '{}': {}", b.name, b.unrouted))
+                .collect();
+            write!(f, " ({})", by_broker.join(", "))?;
+        }
+        writeln!(f)?;
         for a in &self.actors {
             write!(
                 f,

@@ -8,18 +8,17 @@
 //! lives in `internal::wiring`, the shutdown in `internal::coordinator`;
 //! this module only checks the caller's input and calls them.
 
-use std::fmt;
-use std::sync::Arc;
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use parking_lot::Mutex;
-use tokio::sync::mpsc::Sender;
 
 use crate::{
-    Actor, ActorBuilder, ActorConfig, ActorId, Context, DefaultTopic, Error, Event, IntoEnvelope,
-    Result, SendError, ShutdownReport, Subscribe, SupervisorConfig, SupervisorHandle, Topic,
+    Actor, ActorBuilder, ActorConfig, ActorId, AddError, Context, DefaultTopic, Error, Event,
+    IntoEnvelope, Result, SendError, ShutdownReport, Subscribe, SupervisorConfig, SupervisorHandle,
+    Topic,
     internal::{
-        broker::Mail,
-        coordinator,
+        coordinator::{self, Coordinator},
+        outbox::Outbox,
         publish::Publisher,
         shared::Shared,
         wiring::{Prepared, Setup},
@@ -42,6 +41,9 @@ use crate::{
 /// Dropping a started supervisor without stopping it leaves its actors
 /// running (like dropping a `JoinHandle`); a [`SupervisorHandle`] can still
 /// stop them.
+///
+/// Topics may name several brokers ([`Topic::broker`]); to stop several
+/// supervisors as one, add them to a [`ShutdownGroup`](crate::ShutdownGroup).
 ///
 /// # Examples
 ///
@@ -76,12 +78,16 @@ pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     config_error: Option<Error>,
     shared: Arc<Shared>,
     id: ActorId,
-    inbox: Sender<Mail<E>>,
+    outbox: Arc<Outbox<E>>,
     /// Everything registered before `start()`, `None` after it. Behind a
     /// mutex only so the supervisor is `Sync` (the actor futures are
     /// `Send` but not `Sync`); every access has `&mut self` and uses
     /// `get_mut`, so it is never locked.
     setup: Mutex<Option<Setup<E, T>>>,
+}
+
+fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
+    T::from_event(event).name()
 }
 
 impl<E: Event, T: Topic<E>> Supervisor<E, T> {
@@ -95,13 +101,13 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         let config_error = config.validate().err();
         let shared = Arc::new(Shared::new(&config));
         let id = ActorId::new("supervisor");
-        let (setup, inbox) = Setup::new(&config, Arc::clone(&shared), id.clone());
+        let (setup, outbox) = Setup::new(&config, Arc::clone(&shared), id.clone());
         Self {
             config,
             config_error,
             shared,
             id,
-            inbox,
+            outbox,
             setup: Mutex::new(Some(setup)),
         }
     }
@@ -194,7 +200,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             .get_mut()
             .take()
             .ok_or(Error::BrokerAlreadyStarted)?;
-        setup.spawn();
+        Coordinator::spawn_solo(setup.launch());
         Ok(())
     }
 
@@ -248,7 +254,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     }
 
     fn publisher(&self) -> Publisher<'_, E> {
-        Publisher::outside(&self.shared, &self.inbox, &self.id)
+        Publisher::outside(&self.shared, &self.outbox, &self.id)
     }
 
     /// A cloneable handle to publish and to stop this supervisor from
@@ -256,8 +262,9 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     pub fn handle(&self) -> SupervisorHandle<E> {
         SupervisorHandle {
             shared: Arc::clone(&self.shared),
-            inbox: self.inbox.clone(),
+            outbox: Arc::clone(&self.outbox),
             id: self.id.clone(),
+            topic_name: topic_name::<E, T>,
         }
     }
 
@@ -375,7 +382,34 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     pub fn config(&self) -> &SupervisorConfig {
         &self.config
     }
+
+    /// Join the group whose gate is `root`: link this supervisor's shared
+    /// state to it and hand over what `start()` would launch, with a handle.
+    /// Refused (and the supervisor handed back) if its configuration is
+    /// unusable, it has started, it was stopped, or it has accepted events.
+    pub(crate) fn join_group(
+        mut self,
+        root: &Arc<Shared>,
+        turn: Option<tokio_util::sync::CancellationToken>,
+    ) -> std::result::Result<Joined<E, T>, AddError<E, T>> {
+        if let Err(error) = self.usable() {
+            return Err(AddError::new(error, self));
+        }
+        if self.setup.get_mut().is_none() {
+            let error = Error::unusable_member("it has already started");
+            return Err(AddError::new(error, self));
+        }
+        if let Err(reason) = self.shared.join_group(Arc::clone(root), turn) {
+            return Err(AddError::new(Error::unusable_member(reason), self));
+        }
+        let setup = self.setup.get_mut().take().expect("checked above");
+        Ok((self.handle(), setup))
+    }
 }
+
+/// A supervisor that joined a group: its handle, and what its group will
+/// launch.
+pub(crate) type Joined<E, T> = (SupervisorHandle<E>, Setup<E, T>);
 
 impl<E: Event, T: Topic<E>> Default for Supervisor<E, T> {
     fn default() -> Self {

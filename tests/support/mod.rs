@@ -46,6 +46,19 @@ pub async fn finish_within<F: Future>(limit: Duration, future: F) -> Option<F::O
     tokio::time::timeout(limit, future).await.ok()
 }
 
+/// A fresh tokio runtime for one randomised trial: multi-thread with 2
+/// workers (the machines this runs on have 2 cores), or current-thread.
+pub fn trial_runtime(multi_thread: bool) -> tokio::runtime::Runtime {
+    let mut builder = if multi_thread {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().expect("build a tokio runtime")
+}
+
 /// Poll `future` exactly once, from inside the calling task: `Pending` if it
 /// has to wait, its output if it finished at once.
 pub async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

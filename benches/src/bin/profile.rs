@@ -6,10 +6,10 @@
 //! ```
 //!
 //! Usage: `profile WORKLOAD [SECONDS]`, WORKLOAD one of `one_to_one`,
-//! `fan_out`, `fan_in`, `pipeline`, `scaling_10000`, `idle_stop_4`,
+//! `fan_out`, `fan_in`, `pipeline`, `bridged_pipeline`, `lanes_1_broker`,
+//! `lanes_2_brokers`, `lanes_4_brokers`, `scaling_10000`, `idle_stop_4`,
 //! `drain_stop`, `drain_running`, `old_one_to_one`, `old_scaling_10000`,
-//! `tokio_two_hops`. Runs on
-//! a current-thread runtime.
+//! `tokio_two_hops`. Runs on a current-thread runtime.
 //!
 //! Two diagnostics print instead of looping: `drain_compare` (the time
 //! `stop()` adds over handling the same backlog while running, for several
@@ -91,6 +91,10 @@ fn main() {
                 "fan_out" => maiko_now::fan_out(20_000, 4).await,
                 "fan_in" => maiko_now::fan_in(20_000, 4).await,
                 "pipeline" => maiko_now::pipeline(20_000).await,
+                "bridged_pipeline" => maiko_now::bridged_pipeline(20_000).await,
+                "lanes_1_broker" => maiko_now::lanes(20_000, 1).await,
+                "lanes_2_brokers" => maiko_now::lanes(20_000, 2).await,
+                "lanes_4_brokers" => maiko_now::lanes(20_000, 4).await,
                 "scaling_10000" => maiko_now::scaling(10_000, 2_000).await,
                 "idle_stop_4" => maiko_now::idle_stop(4).await,
                 "drain_stop" => maiko_now::drain(BACKLOG, DrainMode::Stop).await,

@@ -17,13 +17,10 @@ use std::{
     task::Poll,
 };
 
-use tokio::{
-    sync::mpsc::{Receiver, error::TryRecvError},
-    time::Instant,
-};
+use tokio::{sync::mpsc::Receiver, time::Instant};
 
 use super::{
-    broker::Mail,
+    broker::{Mail, close_and_count},
     cell::{Activity, ActorCell, Ending, Stage},
     guard::guarded,
     shared::Shared,
@@ -77,20 +74,10 @@ impl<E> Mailbox<E> {
 
 impl<E> Drop for Mailbox<E> {
     fn drop(&mut self) {
-        // Closed, the mailbox takes no new copy; a routing loop aborted at
-        // the same time may still be writing one it reserved room for, on
-        // another worker, within its current poll: `try_recv` says `Empty`
-        // until that write has landed, and `Disconnected` once nothing is
-        // left and nothing can come.
-        self.receiver.close();
-        let mut left = 0;
-        loop {
-            match self.receiver.try_recv() {
-                Ok(_) => left += 1,
-                Err(TryRecvError::Empty) => std::thread::yield_now(),
-                Err(TryRecvError::Disconnected) => break,
-            }
-        }
+        // A routing loop aborted at the same time may still be writing a
+        // copy it reserved room for, on another worker, within its current
+        // poll: it is counted too.
+        let left = close_and_count(&mut self.receiver);
         if left > 0 {
             if self.cell.has_failed() {
                 self.cell.counters.lost(left, Stage::Mailbox);
@@ -116,7 +103,6 @@ struct Batch<'a> {
     lost: u64,
     interrupted: u64,
     abandoned: u64,
-    in_hand: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -129,7 +115,6 @@ impl<'a> Batch<'a> {
             lost: 0,
             interrupted: 0,
             abandoned: 0,
-            in_hand: false,
         }
     }
 }
@@ -138,7 +123,8 @@ impl Drop for Batch<'_> {
     fn drop(&mut self) {
         let settled = self.handled + self.lost + self.interrupted + self.abandoned;
         let mut unsettled = self.taken - settled;
-        if self.in_hand && unsettled > 0 {
+        // Still inside a handler: the copy in hand.
+        if self.cell.handling().is_some() && unsettled > 0 {
             self.interrupted += 1;
             unsettled -= 1;
         }
@@ -191,8 +177,17 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         self.record_ending(None, false);
     }
 
-    /// `on_shutdown`, once, then the ending.
+    /// `on_shutdown`, once, then the ending. In a shutdown group, during the
+    /// shutdown, first wait until every member added before this one has
+    /// finished (see the coordinator's order of closing).
     async fn shut_down(&mut self, cut_short: bool) {
+        if let Some(turn) = self.shared.turn()
+            && self.shared.is_stopping()
+            && !turn.is_cancelled()
+        {
+            self.cell.set_activity(Activity::AwaitingTurn);
+            turn.cancelled().await;
+        }
         self.cell.set_activity(Activity::ShuttingDown);
         let shutdown = guarded(pin!(self.actor.on_shutdown()), || {}).await;
         self.record_ending(shutdown.and_then(|result| result).err(), cut_short);
@@ -356,13 +351,11 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 settle.lost += 1;
                 continue;
             }
-            cell.enter_handler(mail.depth);
-            settle.in_hand = true;
+            cell.enter_handler(mail.depth, mail.id());
             let result = run_as(cell, pin!(actor.handle_event(&mail)), || {
                 Activity::Handling(T::from_event(mail.event()).name())
             })
             .await;
-            settle.in_hand = false;
             cell.leave_handler();
             match result {
                 Ok(Ok(())) => settle.handled += 1,

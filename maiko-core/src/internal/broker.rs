@@ -29,10 +29,16 @@
 use std::{
     collections::HashMap,
     hash::{BuildHasherDefault, Hasher},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
-use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
+use tokio::sync::mpsc::{
+    Receiver, Sender,
+    error::{TryRecvError, TrySendError},
+};
 use tracing::{error, warn};
 
 use super::{
@@ -53,11 +59,42 @@ pub(crate) struct Subscriber<E> {
     pub(crate) cell: Arc<ActorCell>,
 }
 
+/// A map keyed by topic, with the fast hasher below.
+pub(crate) type TopicMap<T, V> = HashMap<T, V, BuildHasherDefault<TopicHasher>>;
+
 /// The routing table: who receives which topic.
 pub(crate) struct Routes<E, T> {
     subscribers: Vec<Subscriber<E>>,
-    by_topic: HashMap<T, Vec<usize>, BuildHasherDefault<TopicHasher>>,
+    by_topic: TopicMap<T, Vec<usize>>,
     to_all: Vec<usize>,
+}
+
+/// One broker of a supervisor, for the report: its name, and the events
+/// its routing loops never got to route because the deadline aborted them.
+#[derive(Debug)]
+pub(crate) struct BrokerCell {
+    pub(crate) name: &'static str,
+    unrouted: AtomicU64,
+}
+
+impl BrokerCell {
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            unrouted: AtomicU64::new(0),
+        }
+    }
+
+    /// Events left unrouted, once every routing loop has ended.
+    pub(crate) fn unrouted(&self) -> u64 {
+        self.unrouted.load(Ordering::Relaxed)
+    }
+
+    fn count_unrouted(&self, n: u64) {
+        if n > 0 {
+            self.unrouted.fetch_add(n, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A fast, non-keyed hasher for topic lookups (one per routed event).
@@ -146,6 +183,27 @@ impl<E> Drop for RoutedRun<'_, E> {
     }
 }
 
+/// What became of one copy that was not made to wait.
+enum Delivery {
+    /// It is in the mailbox.
+    Delivered,
+    /// It was not delivered, and is settled (dropped, lost, abandoned, or
+    /// not meant for an actor that stopped itself).
+    Settled,
+    /// The mailbox is full under `Block`.
+    MustWait,
+}
+
+/// An event whose routing must wait for room, from the copy at `position`
+/// on.
+struct Blocked<'a, E, T> {
+    mail: Mail<E>,
+    topic: T,
+    targets: &'a [usize],
+    position: usize,
+    policy: Option<OverflowPolicy>,
+}
+
 /// The copies of one event not yet settled. Dropped early (the routing
 /// loop aborted while it waited for room in a mailbox), it settles them as
 /// abandoned, so every subscriber's report still balances.
@@ -196,6 +254,11 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
     }
 
+    /// Every topic some actor subscribes to by name.
+    pub(crate) fn topics(&self) -> impl Iterator<Item = &T> {
+        self.by_topic.keys()
+    }
+
     /// Add a subscriber; returns its index.
     pub(crate) fn add(
         &mut self,
@@ -217,42 +280,110 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         index
     }
 
-    /// Route one event from publisher `own` (None for the supervisor).
+    /// The subscriber index of copy `position` of an event whose topic's
+    /// own subscribers are `targets`.
+    #[inline]
+    fn index(&self, targets: &[usize], position: usize) -> usize {
+        match targets.get(position) {
+            Some(&index) => index,
+            None => self.to_all[position - targets.len()],
+        }
+    }
+
+    /// Route one event from publisher `own` (None for the supervisor),
+    /// without waiting: deliver every copy that fits at once, and stop at
+    /// the first copy that must wait for room under `Block`, returning it
+    /// and the copies after it for [`finish`](Self::finish).
     ///
-    /// On entry the event holds one unit of the gate's count; on return the
-    /// count holds exactly one unit per mailbox copy delivered.
-    async fn route(
-        &self,
+    /// On entry the event holds one unit of the gate's count; once it is
+    /// fully routed the count holds exactly one unit per mailbox copy
+    /// delivered.
+    #[inline]
+    fn route<'a>(
+        &'a self,
         mail: Mail<E>,
         own: Option<usize>,
         shared: &Shared,
         run: &mut RoutedRun<'_, E>,
-    ) {
+    ) -> Option<Blocked<'a, E, T>> {
         let topic = T::from_event(mail.event());
         let targets = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
-        let mut copies = Copies {
-            subscribers: &self.subscribers,
-            targets,
-            to_all: &self.to_all,
-            settled: 0,
-            own,
-            shared,
-        };
-        let count = copies.len();
+        let count = targets.len() + self.to_all.len();
         if count == 0 {
             shared.release(1);
-            return;
+            return None;
         }
         // Take a unit for every copy before delivering any (gate invariant
         // 3); the publisher's own copy, if it subscribes, is given back below.
         shared.add_copies(count as u64 - 1);
-
         let mut policy = None;
+        for position in 0..count {
+            let index = self.index(targets, position);
+            if Some(index) == own {
+                shared.release(1);
+                continue;
+            }
+            let subscriber = &self.subscribers[index];
+            match Self::try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
+                Delivery::Delivered => run.add(index),
+                Delivery::Settled => shared.release(1),
+                Delivery::MustWait => {
+                    return Some(Blocked {
+                        mail,
+                        topic,
+                        targets,
+                        position,
+                        policy,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Route the rest of an event whose copy at `blocked.position` must wait
+    /// for room: wait for it, then deliver the copies after it (waiting
+    /// again where a mailbox is full under `Block`). If the routing loop is
+    /// aborted meanwhile, the [`Copies`] guard settles what is left.
+    async fn finish(
+        &self,
+        blocked: Blocked<'_, E, T>,
+        own: Option<usize>,
+        shared: &Shared,
+        run: &mut RoutedRun<'_, E>,
+    ) {
+        let Blocked {
+            mail,
+            topic,
+            targets,
+            position,
+            mut policy,
+        } = blocked;
+        let mut copies = Copies {
+            subscribers: &self.subscribers,
+            targets,
+            to_all: &self.to_all,
+            settled: position,
+            own,
+            shared,
+        };
+        let count = copies.len();
+        let first = position;
         while copies.settled < count {
-            let index = copies.index(copies.settled);
-            let delivered = Some(index) != own
-                && Self::deliver(&self.subscribers[index], &mail, &topic, &mut policy, shared)
-                    .await;
+            let position = copies.settled;
+            let index = self.index(targets, position);
+            let subscriber = &self.subscribers[index];
+            let delivered = if Some(index) == own {
+                false
+            } else if position == first {
+                Self::wait_for_room(subscriber, &mail, shared).await
+            } else {
+                match Self::try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
+                    Delivery::Delivered => true,
+                    Delivery::Settled => false,
+                    Delivery::MustWait => Self::wait_for_room(subscriber, &mail, shared).await,
+                }
+            };
             copies.settled += 1;
             if delivered {
                 run.add(index);
@@ -262,33 +393,28 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
     }
 
-    /// Deliver one copy; `false` if it was not delivered (then it is settled
-    /// here, and its unit must be released by the caller).
-    async fn deliver(
+    /// Try to put one copy into its subscriber's mailbox without waiting.
+    /// A copy that is not delivered is settled here (its unit is the
+    /// caller's to release), except one that must wait for room.
+    #[inline]
+    fn try_deliver(
         subscriber: &Subscriber<E>,
         mail: &Mail<E>,
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
         shared: &Shared,
-    ) -> bool {
+    ) -> Delivery {
         let cell = &subscriber.cell;
         if cell.status() != Status::Running {
             Self::undeliverable(cell, shared);
-            return false;
+            return Delivery::Settled;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
             // Counted by the caller's run of deliveries.
-            Ok(()) => true,
-            Err(TrySendError::Full(mail)) => {
+            Ok(()) => Delivery::Delivered,
+            Err(TrySendError::Full(_)) => {
                 match *policy.get_or_insert_with(|| topic.overflow_policy()) {
-                    OverflowPolicy::Block => {
-                        let delivered = subscriber.mailbox.send(mail).await.is_ok();
-                        if !delivered {
-                            // The actor closed its mailbox while we waited.
-                            Self::undeliverable(cell, shared);
-                        }
-                        delivered
-                    }
+                    OverflowPolicy::Block => Delivery::MustWait,
                     OverflowPolicy::Drop => {
                         cell.counters.dropped();
                         warn!(
@@ -296,7 +422,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                             topic = %topic.name(),
                             "mailbox full: event dropped under OverflowPolicy::Drop"
                         );
-                        false
+                        Delivery::Settled
                     }
                     OverflowPolicy::Fail => {
                         cell.counters.lost(1, Stage::Broker);
@@ -306,15 +432,25 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                             "mailbox full under OverflowPolicy::Fail: stopping the actor"
                         );
                         cell.fail(Error::MailboxOverflow(cell.id.clone()));
-                        false
+                        Delivery::Settled
                     }
                 }
             }
             Err(TrySendError::Closed(_)) => {
                 Self::undeliverable(cell, shared);
-                false
+                Delivery::Settled
             }
         }
+    }
+
+    /// Wait for room in a full mailbox under `Block`; `false` (settled
+    /// here) if the actor closed its mailbox meanwhile.
+    async fn wait_for_room(subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> bool {
+        let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
+        if !delivered {
+            Self::undeliverable(&subscriber.cell, shared);
+        }
+        delivered
     }
 
     /// Settle a copy meant for an actor whose mailbox no longer takes
@@ -331,27 +467,82 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     }
 }
 
-/// The routing loop of one publisher's stage-1 channel: route what arrives
-/// until the gate closes, then close the channel and route what is left in
-/// it, to the end.
+/// One publisher's stage-1 channel to one broker, as its routing loop owns
+/// it. Dropped before the loop saw the end (the loop was aborted), it counts
+/// what is left in it as unrouted for its broker; those events stay counted
+/// by the gate.
+struct Inbox<E> {
+    receiver: Receiver<Mail<E>>,
+    broker: Arc<BrokerCell>,
+}
+
+impl<E> Drop for Inbox<E> {
+    fn drop(&mut self) {
+        // After a normal end the channel is closed and empty, and this finds
+        // it so at once. A publisher holds a permit only between its
+        // re-check of the gate and its send, without yielding.
+        let left = close_and_count(&mut self.receiver);
+        self.broker.count_unrouted(left);
+    }
+}
+
+/// Close a channel and take out (and drop) everything left in it, to the
+/// end; returns how many events that was.
+///
+/// For the drop guards of aborted tasks. `try_recv` on a closed channel
+/// says `Empty` only while a sender holds a permit it reserved before the
+/// close, and every sender here writes with its permit in the same poll
+/// that reserved it, on another worker: the wait is that short. It says
+/// `Disconnected` once nothing is left and nothing can come.
+pub(crate) fn close_and_count<T>(receiver: &mut Receiver<T>) -> u64 {
+    receiver.close();
+    let mut left = 0;
+    loop {
+        match receiver.try_recv() {
+            Ok(_) => left += 1,
+            Err(TryRecvError::Empty) => std::thread::yield_now(),
+            Err(TryRecvError::Disconnected) => return left,
+        }
+    }
+}
+
+/// The events of a batch not yet handed to [`Routes::route`]. Dropped
+/// early (the loop was aborted), it counts them as unrouted.
+struct Pending<'a> {
+    broker: &'a BrokerCell,
+    left: u64,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.broker.count_unrouted(self.left);
+    }
+}
+
+/// The routing loop of one publisher's stage-1 channel to one broker: route
+/// what arrives until the gate closes, then close the channel and route
+/// what is left in it, to the end.
 pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
-    mut inbox: Receiver<Mail<E>>,
+    receiver: Receiver<Mail<E>>,
     routes: Arc<Routes<E, T>>,
     shared: Arc<Shared>,
     own: Option<usize>,
+    broker: Arc<BrokerCell>,
 ) {
+    let mut inbox = Inbox { receiver, broker };
     let mut batch = Vec::with_capacity(BATCH);
     let mut closed_signal = std::pin::pin!(shared.closed());
     let mut closing = false;
     loop {
+        let receiver = &mut inbox.receiver;
         let received = if closing {
-            inbox.recv_many(&mut batch, BATCH).await
+            receiver.recv_many(&mut batch, BATCH).await
         } else {
             tokio::select! {
                 biased;
-                received = inbox.recv_many(&mut batch, BATCH) => received,
+                received = receiver.recv_many(&mut batch, BATCH) => received,
                 () = &mut closed_signal => {
-                    inbox.close();
+                    receiver.close();
                     closing = true;
                     continue;
                 }
@@ -364,15 +555,24 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
         // One clock read per batch: the time the broker took the events.
         let now = now_nanos();
         let mut run = RoutedRun::new(&routes.subscribers);
+        let mut pending = Pending {
+            broker: &inbox.broker,
+            left: batch.len() as u64,
+        };
         for mut mail in batch.drain(..) {
             if let Some(envelope) = Arc::get_mut(&mut mail) {
                 envelope.stamp_time(now);
             }
-            routes.route(mail, own, &shared, &mut run).await;
+            // From here on its copies are settled by `route` (and `finish`).
+            pending.left -= 1;
+            if let Some(blocked) = routes.route(mail, own, &shared, &mut run) {
+                routes.finish(blocked, own, &shared, &mut run).await;
+            }
         }
+        drop(pending);
         drop(run);
         if !closing && shared.is_closed() {
-            inbox.close();
+            inbox.receiver.close();
             closing = true;
         }
     }

@@ -12,8 +12,8 @@ use std::{
 
 use parking_lot::Mutex;
 
-use super::gate::Origin;
-use crate::{ActorId, ActorOutcome, ActorReport, Error};
+use super::{gate::Origin, outbox::DEFAULT_BROKER};
+use crate::{ActorId, ActorOutcome, ActorReport, Error, EventId};
 
 /// Whether an actor still takes events, as the routing loops see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,16 @@ pub(crate) enum Activity {
     Idle,
     Handling(Cow<'static, str>),
     Stepping,
-    Sending(Cow<'static, str>),
+    Sending(Waiting),
+    AwaitingTurn,
     ShuttingDown,
+}
+
+/// A publish waiting for room in a channel to a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Waiting {
+    pub(crate) topic: Cow<'static, str>,
+    pub(crate) broker: &'static str,
 }
 
 impl Activity {
@@ -57,7 +65,15 @@ impl Activity {
             Self::Idle => "idle".to_owned(),
             Self::Handling(topic) => format!("handling an event of topic '{topic}'"),
             Self::Stepping => "in step()".to_owned(),
-            Self::Sending(topic) => format!("blocked publishing to topic '{topic}'"),
+            Self::Sending(Waiting { topic, broker }) if *broker == DEFAULT_BROKER => {
+                format!("blocked publishing to topic '{topic}'")
+            }
+            Self::Sending(Waiting { topic, broker }) => {
+                format!("blocked publishing to topic '{topic}' of broker '{broker}'")
+            }
+            Self::AwaitingTurn => {
+                "waiting for the group members added before it to finish".to_owned()
+            }
             Self::ShuttingDown => "in on_shutdown".to_owned(),
         }
     }
@@ -188,6 +204,10 @@ pub(crate) struct ActorCell {
     /// drain depth `depth`. Written and read by the actor's own task only
     /// (a `Context` is used from within the handler), hence Relaxed.
     in_handler: AtomicU32,
+    /// The id of the event being handled (high and low halves), valid while
+    /// `in_handler` is not 0; the source event of a `Context::forward`.
+    /// Written and read by the actor's own task only, hence Relaxed.
+    handling: [AtomicU64; 2],
     /// A [`Status`].
     status: AtomicU8,
     stop_requested: AtomicBool,
@@ -199,7 +219,7 @@ pub(crate) struct ActorCell {
     /// What the actor's task is doing, and the topic a publish of it is
     /// waiting on, if any. Two layers because a handler's first poll can
     /// record a waiting publish before the handler itself is recorded.
-    activity: Mutex<(Activity, Option<Cow<'static, str>>)>,
+    activity: Mutex<(Activity, Option<Waiting>)>,
     ending: Mutex<Option<Ending>>,
     failure: Mutex<Option<Error>>,
 }
@@ -209,6 +229,7 @@ impl ActorCell {
         Self {
             id,
             in_handler: AtomicU32::new(0),
+            handling: [AtomicU64::new(0), AtomicU64::new(0)],
             status: AtomicU8::new(Status::Running as u8),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -230,9 +251,22 @@ impl ActorCell {
     }
 
     #[inline]
-    pub(crate) fn enter_handler(&self, depth: u32) {
+    pub(crate) fn enter_handler(&self, depth: u32, event: EventId) {
+        let id = event.as_u128();
+        self.handling[0].store((id >> 64) as u64, Ordering::Relaxed);
+        self.handling[1].store(id as u64, Ordering::Relaxed);
         self.in_handler
             .store(depth.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The id of the event being handled, if the actor is in a handler.
+    pub(crate) fn handling(&self) -> Option<EventId> {
+        if self.in_handler.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let high = u128::from(self.handling[0].load(Ordering::Relaxed));
+        let low = u128::from(self.handling[1].load(Ordering::Relaxed));
+        Some(EventId::from((high << 64) | low))
     }
 
     #[inline]
@@ -310,13 +344,13 @@ impl ActorCell {
     }
 
     /// Record (or clear) a publish waiting for room on a topic.
-    pub(crate) fn set_sending(&self, topic: Option<Cow<'static, str>>) {
-        self.activity.lock().1 = topic;
+    pub(crate) fn set_sending(&self, waiting: Option<Waiting>) {
+        self.activity.lock().1 = waiting;
     }
 
     pub(crate) fn activity(&self) -> Activity {
         match &*self.activity.lock() {
-            (_, Some(topic)) => Activity::Sending(topic.clone()),
+            (_, Some(waiting)) => Activity::Sending(waiting.clone()),
             (activity, None) => activity.clone(),
         }
     }

@@ -1,16 +1,29 @@
 //! The shutdown itself: wait for a stop request (or for every actor to have
-//! ended), drain, escalate at the deadline, and write the report.
+//! ended), drain, escalate at the deadline, and write the reports.
 //!
-//! It runs in its own task, spawned by `Supervisor::start`, so that dropping
-//! the future of `stop()` cannot abandon a drain halfway.
+//! One coordinator serves one gate: a supervisor on its own, or every
+//! member of a shutdown group (a supervisor on its own is a group of one).
+//! It runs in its own task, spawned by `Supervisor::start` or
+//! `ShutdownGroup::start`, so that dropping the future of `stop()` cannot
+//! abandon a drain halfway.
+//!
+//! # Order of closing
+//!
+//! When the gate closes, every routing loop of every member drains and
+//! ends, and every actor drains its mailbox. Then the members finish in the
+//! order they were added: the actors of a member wait for its *turn* before
+//! `on_shutdown`, and the turn of a member comes when every actor of every
+//! member before it has ended. At the deadline every turn comes at once, so
+//! that every `on_shutdown` still runs within the grace.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::{task::JoinSet, time::Instant};
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{cell::ActorCell, shared::Shared};
-use crate::{ActorReport, PhaseTimes, ShutdownReport};
+use super::{broker::BrokerCell, cell::ActorCell, shared::Shared};
+use crate::{ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
 
 /// Instants at which the drain reached each phase.
 #[derive(Default)]
@@ -19,117 +32,192 @@ struct Marks {
     actors_done: Option<Instant>,
 }
 
-/// The tasks of a started supervisor, and the cells of its actors.
-pub(crate) struct Coordinator {
+/// The tasks of one started supervisor, and what its report is made of.
+pub(crate) struct MemberTasks {
+    /// The supervisor's own shared state (the group's root for a supervisor
+    /// on its own).
     pub(crate) shared: Arc<Shared>,
     pub(crate) actors: JoinSet<()>,
-    pub(crate) brokers: JoinSet<()>,
+    pub(crate) routing_loops: JoinSet<()>,
+    pub(crate) brokers: Vec<Arc<BrokerCell>>,
     pub(crate) cells: Vec<Arc<ActorCell>>,
+    /// Fired when this member's actors may run `on_shutdown` (`None`: they
+    /// need not wait).
+    pub(crate) turn: Option<CancellationToken>,
+}
+
+/// The shutdown of everything behind one gate.
+pub(crate) struct Coordinator {
+    pub(crate) root: Arc<Shared>,
+    pub(crate) members: Vec<MemberTasks>,
+}
+
+/// What a finished shutdown reports: one report per member, and whether
+/// the deadline cut it short.
+pub(crate) struct Outcome {
+    pub(crate) reports: Vec<ShutdownReport>,
+    pub(crate) deadline_hit: bool,
+    pub(crate) total: Duration,
 }
 
 impl Coordinator {
-    pub(crate) async fn run(mut self) {
-        let shared = Arc::clone(&self.shared);
+    /// Spawn the shutdown of a supervisor on its own, which stores the
+    /// report in the supervisor's shared state.
+    pub(crate) fn spawn_solo(member: MemberTasks) {
+        let shared = Arc::clone(&member.shared);
+        let coordinator = Self {
+            root: Arc::clone(&shared),
+            members: vec![member],
+        };
+        tokio::spawn(async move {
+            let mut outcome = coordinator.run().await;
+            let report = outcome.reports.pop().expect("one report per member");
+            shared.store_report(report);
+        });
+    }
+
+    pub(crate) async fn run(mut self) -> Outcome {
+        let root = Arc::clone(&self.root);
         self.until_stop_requested().await;
-        let stop_at = shared.stop_requested_at().unwrap_or_else(Instant::now);
-        let deadline = stop_at + shared.shutdown_timeout();
+        let stop_at = root.stop_requested_at().unwrap_or_else(Instant::now);
+        let deadline = stop_at + root.shutdown_timeout();
 
         let mut marks = Marks::default();
         let drained = tokio::select! {
             biased;
-            () = drain(&shared, &mut self.actors, &mut self.brokers, &mut marks) => true,
+            () = drain(&root, &mut self.members, &mut marks) => true,
             () = tokio::time::sleep_until(deadline) => false,
-            () = shared.escalated() => false,
+            () = root.escalated() => false,
         };
         if !drained {
             self.escalate(&mut marks).await;
         }
 
-        let report = report(&shared, &self.cells, stop_at, &marks, !drained);
-        log_summary(&report);
-        shared.store_report(report);
+        let solo = self.members.len() == 1;
+        let reports: Vec<ShutdownReport> = self
+            .members
+            .iter()
+            .map(|member| {
+                // On its own, a supervisor's unrouted events are exactly what
+                // the gate still counts; in a group, the gate counts for all
+                // members, so each counts what its own routing loops left.
+                let unrouted = if solo {
+                    root.in_flight()
+                } else {
+                    member.brokers.iter().map(|b| b.unrouted()).sum()
+                };
+                report(member, unrouted, stop_at, &marks, !drained)
+            })
+            .collect();
+        for report in &reports {
+            log_summary(report);
+        }
+        Outcome {
+            reports,
+            deadline_hit: !drained,
+            total: stop_at.elapsed(),
+        }
     }
 
-    /// Running: until someone asks to stop, or every actor has ended (which
-    /// is a stop request of its own).
+    /// Running: until someone asks to stop, or every actor of every member
+    /// has ended (which is a stop request of its own).
     async fn until_stop_requested(&mut self) {
-        loop {
-            tokio::select! {
-                biased;
-                () = self.shared.stopping() => return,
-                joined = self.actors.join_next() => {
-                    if joined.is_none() {
-                        self.shared.request_stop();
-                        return;
-                    }
-                }
+        let root = Arc::clone(&self.root);
+        let all_ended = async {
+            for member in &mut self.members {
+                while member.actors.join_next().await.is_some() {}
             }
+        };
+        tokio::select! {
+            biased;
+            () = root.stopping() => {}
+            () = all_ended => root.request_stop(),
         }
     }
 
     /// The deadline passed (or a second signal came): close for everyone,
-    /// make actors abandon their mailboxes, give running handlers the grace,
-    /// then abort what is left.
+    /// make actors abandon their mailboxes, let every member's actors run
+    /// `on_shutdown`, give running handlers the grace, then abort what is
+    /// left.
     async fn escalate(&mut self, marks: &mut Marks) {
-        let shared = Arc::clone(&self.shared);
-        shared.close_at_deadline();
-        for cell in &self.cells {
-            cell.wake();
+        let root = Arc::clone(&self.root);
+        root.close_at_deadline();
+        for member in &self.members {
+            if let Some(turn) = &member.turn {
+                turn.cancel();
+            }
+            for cell in &member.cells {
+                cell.wake();
+            }
         }
-        let grace = if shared.abort_now() {
+        let grace = if root.abort_now() {
             Duration::ZERO
         } else {
-            shared.shutdown_grace()
+            root.shutdown_grace()
         };
-        let in_grace = drain(&shared, &mut self.actors, &mut self.brokers, marks);
+        let in_grace = drain(&root, &mut self.members, marks);
         if tokio::time::timeout(grace, in_grace).await.is_err() {
             // The drop guards of the aborted tasks settle what each had in
-            // hand: a routing loop its run of deliveries and the copies of
-            // the event it was routing, an actor its event and batch and
-            // what is left in its mailbox.
-            self.actors.abort_all();
-            self.brokers.abort_all();
-            while self.actors.join_next().await.is_some() {}
-            while self.brokers.join_next().await.is_some() {}
+            // hand: a routing loop its run of deliveries, the copies of the
+            // event it was routing and its unrouted events; an actor its
+            // event and batch and what is left in its mailbox.
+            for member in &mut self.members {
+                member.actors.abort_all();
+                member.routing_loops.abort_all();
+            }
+            for member in &mut self.members {
+                while member.actors.join_next().await.is_some() {}
+                while member.routing_loops.join_next().await.is_some() {}
+            }
         }
     }
 }
 
-/// Wait for the gate to close, then for every routing task, then for every
-/// actor. Each phase runs in a span carrying its counts.
-async fn drain(
-    shared: &Shared,
-    actors: &mut JoinSet<()>,
-    brokers: &mut JoinSet<()>,
-    marks: &mut Marks,
-) {
-    let in_flight = shared.in_flight();
-    shared
-        .closed()
+/// Wait for the gate to close, then for every routing task, then for the
+/// actors member by member, giving each member its turn. Each phase runs
+/// in a span carrying its counts.
+async fn drain(root: &Shared, members: &mut [MemberTasks], marks: &mut Marks) {
+    let in_flight = root.in_flight();
+    root.closed()
         .instrument(info_span!("maiko.draining", in_flight))
         .await;
-    let routing_tasks = brokers.len();
-    async { while brokers.join_next().await.is_some() {} }
-        .instrument(info_span!("maiko.closing", routing_tasks))
-        .await;
+    let routing_tasks: usize = members.iter().map(|m| m.routing_loops.len()).sum();
+    async {
+        for member in members.iter_mut() {
+            while member.routing_loops.join_next().await.is_some() {}
+        }
+    }
+    .instrument(info_span!("maiko.closing", routing_tasks))
+    .await;
     marks.brokers_done.get_or_insert_with(Instant::now);
-    let actor_tasks = actors.len();
-    async { while actors.join_next().await.is_some() {} }
-        .instrument(info_span!("maiko.on_shutdown", actor_tasks))
-        .await;
+    let actor_tasks: usize = members.iter().map(|m| m.actors.len()).sum();
+    async {
+        for member in members.iter_mut() {
+            if let Some(turn) = &member.turn {
+                turn.cancel();
+            }
+            while member.actors.join_next().await.is_some() {}
+        }
+    }
+    .instrument(info_span!("maiko.on_shutdown", actor_tasks))
+    .await;
     marks.actors_done.get_or_insert_with(Instant::now);
 }
 
-/// The report of a shutdown whose tasks have all ended. Also the report of
-/// a supervisor that never started (no cells, no marks).
+/// The report of one member whose tasks have all ended.
 fn report(
-    shared: &Shared,
-    cells: &[Arc<ActorCell>],
+    member: &MemberTasks,
+    unrouted: u64,
     stop_at: Instant,
     marks: &Marks,
     deadline_hit: bool,
 ) -> ShutdownReport {
-    let actors: Vec<ActorReport> = cells.iter().map(|c| c.report(deadline_hit)).collect();
+    let shared = &member.shared;
+    let actors: Vec<ActorReport> = member
+        .cells
+        .iter()
+        .map(|c| c.report(deadline_hit))
+        .collect();
     for actor in actors.iter().filter(|a| a.stuck_in.is_some()) {
         warn!(
             actor = %actor.actor,
@@ -147,10 +235,12 @@ fn report(
     ShutdownReport {
         actors,
         rejected: shared.rejected(),
-        // Every task has ended and every copy that reached an actor was
-        // settled (and its unit released) by the actor's guards, so what the
-        // gate still counts are events no routing loop got to route.
-        unrouted: shared.in_flight(),
+        unrouted,
+        brokers: member
+            .brokers
+            .iter()
+            .map(|b| BrokerReport::new(b.name, b.unrouted()))
+            .collect(),
         deadline_hit,
         aborted_by_signal: shared.abort_now(),
         timeout: shared.shutdown_timeout(),
@@ -165,8 +255,16 @@ fn report(
 
 /// The report of a supervisor that could not start (an unusable
 /// configuration): nothing was started, accepted or routed.
-pub(crate) fn report_of_nothing(shared: &Shared) -> ShutdownReport {
-    report(shared, &[], Instant::now(), &Marks::default(), false)
+pub(crate) fn report_of_nothing(shared: &Arc<Shared>) -> ShutdownReport {
+    let nothing = MemberTasks {
+        shared: Arc::clone(shared),
+        actors: JoinSet::new(),
+        routing_loops: JoinSet::new(),
+        brokers: Vec::new(),
+        cells: Vec::new(),
+        turn: None,
+    };
+    report(&nothing, 0, Instant::now(), &Marks::default(), false)
 }
 
 fn log_summary(report: &ShutdownReport) {

@@ -227,6 +227,17 @@ impl Gate {
         }
     }
 
+    /// Close a gate that was never used: `OPEN` with nothing ever in flight
+    /// becomes `CLOSED`. Used when a supervisor joins a group and its own
+    /// gate gives way to the group's. On failure, returns the state found
+    /// (`OPEN` means something is in flight).
+    pub(crate) fn seal(&self) -> Result<(), u64> {
+        self.word
+            .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(|actual| actual & STATE_MASK)
+    }
+
     /// The drain deadline passed: close the gate whatever is in flight.
     /// Returns `true` if this call closed it.
     pub(crate) fn force_close(&self) -> bool {

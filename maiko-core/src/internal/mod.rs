@@ -6,6 +6,8 @@
 //! - [`gate`]: which publishes are admitted, and the count of accepted but
 //!   unhandled events that tells when the system is quiescent;
 //! - [`publish`]: the four-step publish path every sender goes through;
+//! - [`outbox`]: a publisher's channels to the brokers (stage 1), one per
+//!   broker;
 //! - [`broker`]: routing by topic in one routing loop per publisher, and
 //!   closing and draining stage 1;
 //! - [`actor_loop`]: one actor's events, steps, mailbox drain and
@@ -26,6 +28,7 @@ pub(crate) mod cell;
 pub(crate) mod coordinator;
 pub(crate) mod gate;
 pub(crate) mod guard;
+pub(crate) mod outbox;
 pub(crate) mod publish;
 pub(crate) mod shared;
 pub(crate) mod sync;

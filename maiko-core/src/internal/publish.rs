@@ -3,9 +3,13 @@
 
 use std::{pin::pin, sync::Arc};
 
-use tokio::sync::mpsc::Sender;
-
-use super::{broker::Mail, cell::ActorCell, gate::Origin, guard::guarded, shared::Shared};
+use super::{
+    cell::{ActorCell, Waiting},
+    gate::Origin,
+    guard::guarded,
+    outbox::Outbox,
+    shared::Shared,
+};
 use crate::{ActorId, Envelope, EventId, SendError};
 
 /// Names the topic of an event, for the activity shown in the report.
@@ -14,7 +18,7 @@ pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
 /// Who is publishing.
 pub(crate) struct Publisher<'a, E> {
     pub(crate) shared: &'a Shared,
-    pub(crate) inbox: &'a Sender<Mail<E>>,
+    pub(crate) outbox: &'a Outbox<E>,
     pub(crate) id: &'a ActorId,
     pub(crate) origin: Origin,
     /// The publishing actor, to record a wait for capacity in its activity.
@@ -23,10 +27,10 @@ pub(crate) struct Publisher<'a, E> {
 
 impl<'a, E> Publisher<'a, E> {
     /// The supervisor or one of its handles: outside any actor.
-    pub(crate) fn outside(shared: &'a Shared, inbox: &'a Sender<Mail<E>>, id: &'a ActorId) -> Self {
+    pub(crate) fn outside(shared: &'a Shared, outbox: &'a Outbox<E>, id: &'a ActorId) -> Self {
         Self {
             shared,
-            inbox,
+            outbox,
             id,
             origin: Origin::Outside,
             cell: None,
@@ -58,10 +62,14 @@ impl<'a, E> Publisher<'a, E> {
         }
 
         let mut waited = false;
-        let reserved = guarded(pin!(self.inbox.reserve()), || {
+        let channel = self.outbox.channel_for(&event);
+        let reserved = guarded(pin!(channel.reserve()), || {
             if let Some((cell, topic_name)) = self.cell {
                 waited = true;
-                cell.set_sending(Some(topic_name(&event)));
+                cell.set_sending(Some(Waiting {
+                    topic: topic_name(&event),
+                    broker: self.outbox.broker_of(&event),
+                }));
             }
         })
         .await;

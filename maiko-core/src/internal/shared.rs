@@ -15,10 +15,26 @@
 //!
 //! tokio's `Chan` behind `mpsc::Sender`/`Receiver`, and `TaskTrackerInner`
 //! behind `TaskTracker`, follow the same pattern.
+//!
+//! # Several supervisors, one gate
+//!
+//! The supervisors of a [`ShutdownGroup`](crate::ShutdownGroup) share one
+//! gate, so that the group is quiescent only when every member is, and one
+//! stop request stops them all. Each supervisor keeps its own `Shared`
+//! (its contexts and handles hold it from the moment they are made); when
+//! it joins a group, its `Shared` is linked to the group's *root* and every
+//! method that concerns the protocol (the gate, the signals, the deadline)
+//! goes to the root. What is the member's own stays on it: the publishes it
+//! refused, its report and the signal that the report is ready, and its
+//! turn to run `on_shutdown`. A supervisor that is in no group is its own
+//! root, which costs one atomic load per call.
 
 use std::{
     future::Future,
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -33,6 +49,12 @@ use crate::{ShutdownReport, SupervisorConfig};
 /// signals, times and report.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The group's root, once this supervisor has joined a group.
+    parent: OnceLock<Arc<Shared>>,
+    /// For a group member after the first: fires when every member added
+    /// before it has finished, or at the deadline. Its actors wait for it
+    /// between draining their mailboxes and `on_shutdown`.
+    turn: OnceLock<CancellationToken>,
     gate: Gate,
     /// Fires at the first stop request: the cooperative shutdown signal.
     stopping: CancellationToken,
@@ -63,6 +85,8 @@ impl Shared {
     /// The shared state of a supervisor with these settings.
     pub(crate) fn new(config: &SupervisorConfig) -> Self {
         Self {
+            parent: OnceLock::new(),
+            turn: OnceLock::new(),
             gate: Gate::new(config.drain_hop_limit(), config.strict_shutdown()),
             stopping: CancellationToken::new(),
             closed: CancellationToken::new(),
@@ -80,13 +104,58 @@ impl Shared {
         }
     }
 
+    // --- Groups --------------------------------------------------------------
+
+    /// The root of this supervisor's group, or itself.
+    #[inline]
+    fn root(&self) -> &Shared {
+        self.parent.get().map_or(self, |root| root)
+    }
+
+    /// Whether `self` and `other` pass the same gate.
+    pub(crate) fn same_gate(&self, other: &Shared) -> bool {
+        std::ptr::eq(self.root(), other.root())
+    }
+
+    /// Link this supervisor to its group's `root`, with the turn its
+    /// actors wait for before `on_shutdown` (`None` for the first member).
+    ///
+    /// Its own gate is sealed first, and only if nothing was ever published
+    /// through it and no stop was requested: then no event is counted on a
+    /// gate that will no longer be looked at, and a publish racing the
+    /// link is refused rather than counted twice.
+    pub(crate) fn join_group(
+        &self,
+        root: Arc<Shared>,
+        turn: Option<CancellationToken>,
+    ) -> Result<(), &'static str> {
+        if self.parent.get().is_some() {
+            return Err("it is already in a group");
+        }
+        self.gate.seal().map_err(|state| match state {
+            OPEN => "it has already accepted events; add it before publishing through it",
+            _ => "it has already been stopped",
+        })?;
+        if let Some(turn) = turn {
+            let _ = self.turn.set(turn);
+        }
+        let _ = self.parent.set(root);
+        Ok(())
+    }
+
+    /// The turn this supervisor's actors wait for before `on_shutdown`, if
+    /// it is a group member after the first.
+    pub(crate) fn turn(&self) -> Option<&CancellationToken> {
+        self.turn.get()
+    }
+
     // --- Publishing: steps 1 and 3 of the gate ------------------------------
 
     /// Step 1 of a publish: does the gate, as it stands, admit `origin`?
     /// Counts a refusal.
     #[inline]
     pub(crate) fn precheck(&self, origin: Origin) -> bool {
-        let admitted = self.gate.precheck(origin);
+        let admitted = self.root().gate.precheck(origin);
         if !admitted {
             self.count_rejected();
         }
@@ -98,7 +167,7 @@ impl Shared {
     /// `None` (counted as a refusal) if the gate refuses it now.
     #[inline]
     pub(crate) fn admit(&self, origin: Origin) -> Option<u32> {
-        let depth = self.gate.admit(origin);
+        let depth = self.root().gate.admit(origin);
         if depth.is_none() {
             self.count_rejected();
         }
@@ -106,7 +175,8 @@ impl Shared {
     }
 
     /// A publish refused after step 1 for a reason outside the gate (its
-    /// stage-1 channel was closed by the drain).
+    /// stage-1 channel was closed by the drain). Counted on this
+    /// supervisor, whose report shows it.
     pub(crate) fn count_rejected(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
     }
@@ -117,21 +187,22 @@ impl Shared {
     /// holds (see [`Gate::add`]).
     #[inline]
     pub(crate) fn add_copies(&self, n: u64) {
-        self.gate.add(n);
+        self.root().gate.add(n);
     }
 
     /// Finish `n` units of work. If this brings the count to zero while the
     /// gate drains, the gate closes and the routing loops are woken.
     #[inline]
     pub(crate) fn release(&self, n: u64) {
-        if self.gate.release(n) {
-            self.on_closed();
+        let root = self.root();
+        if root.gate.release(n) {
+            root.on_closed();
         }
     }
 
     /// Units accepted and not yet finished.
     pub(crate) fn in_flight(&self) -> u64 {
-        self.gate.in_flight()
+        self.root().gate.in_flight()
     }
 
     // --- State ---------------------------------------------------------------
@@ -139,7 +210,7 @@ impl Shared {
     /// Whether nothing has asked to stop yet: `step()` may run.
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        self.gate.state() == OPEN
+        self.root().gate.state() == OPEN
     }
 
     /// Whether a shutdown has started. Read from the gate, so it is true for
@@ -147,24 +218,24 @@ impl Shared {
     /// cancelled just after the gate flips).
     #[inline]
     pub(crate) fn is_stopping(&self) -> bool {
-        self.gate.state() != OPEN
+        self.root().gate.state() != OPEN
     }
 
     /// Whether the gate has closed: nothing more is admitted.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.gate.state() == CLOSED
+        self.root().gate.state() == CLOSED
     }
 
     /// Whether the deadline (or a second signal) escalated the shutdown.
     #[inline]
     pub(crate) fn is_escalated(&self) -> bool {
-        self.escalated_flag.load(Ordering::Acquire)
+        self.root().escalated_flag.load(Ordering::Acquire)
     }
 
     /// Whether a second signal asked to abort without grace.
     pub(crate) fn abort_now(&self) -> bool {
-        self.abort_now.load(Ordering::Acquire)
+        self.root().abort_now.load(Ordering::Acquire)
     }
 
     // --- Stopping ------------------------------------------------------------
@@ -172,13 +243,14 @@ impl Shared {
     /// Start the shutdown, or do nothing if it has started already. Never
     /// shortens a drain in progress.
     pub(crate) fn request_stop(&self) {
-        let outcome = self.gate.request_stop();
+        let root = self.root();
+        let outcome = root.gate.request_stop();
         if outcome.first {
-            *self.stop_requested_at.lock() = Some(Instant::now());
-            self.stopping.cancel();
+            *root.stop_requested_at.lock() = Some(Instant::now());
+            root.stopping.cancel();
         }
         if outcome.closed_now {
-            self.on_closed();
+            root.on_closed();
         }
     }
 
@@ -186,18 +258,20 @@ impl Shared {
     /// what is still running.
     pub(crate) fn escalate(&self) {
         self.request_stop();
-        self.abort_now.store(true, Ordering::Release);
-        self.mark_escalated();
+        let root = self.root();
+        root.abort_now.store(true, Ordering::Release);
+        root.mark_escalated();
     }
 
     /// The deadline passed (or a second signal came): close the gate for
     /// everyone, whatever is in flight, and make the actors abandon what is
     /// left in their mailboxes.
     pub(crate) fn close_at_deadline(&self) {
-        if self.gate.force_close() {
-            self.on_closed();
+        let root = self.root();
+        if root.gate.force_close() {
+            root.on_closed();
         }
-        self.mark_escalated();
+        root.mark_escalated();
     }
 
     /// The flag first, so that an actor woken by the token reads it set.
@@ -206,7 +280,8 @@ impl Shared {
         self.escalated.cancel();
     }
 
-    /// The gate has just reached `CLOSED`; exactly one caller gets here.
+    /// The gate (of the root) has just reached `CLOSED`; exactly one caller
+    /// gets here.
     fn on_closed(&self) {
         self.gate_closed_at.lock().get_or_insert_with(Instant::now);
         self.closed.cancel();
@@ -214,65 +289,66 @@ impl Shared {
 
     /// An actor failed: wake `Supervisor::join`.
     pub(crate) fn notify_failure(&self) {
-        self.failure.notify_one();
+        self.root().failure.notify_one();
     }
 
     // --- Waiting -------------------------------------------------------------
 
     /// Resolves at the first stop request. Owned, for `Context::stopping`.
     pub(crate) fn stopping_owned(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.stopping.clone().cancelled_owned()
+        self.root().stopping.clone().cancelled_owned()
     }
 
     /// Resolves at the first stop request.
     pub(crate) fn stopping(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.stopping.cancelled()
+        self.root().stopping.cancelled()
     }
 
     /// Resolves when the gate has closed.
     pub(crate) fn closed(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.closed.cancelled()
+        self.root().closed.cancelled()
     }
 
     /// Resolves when the shutdown escalated (deadline or second signal).
     pub(crate) fn escalated(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.escalated.cancelled()
-    }
-
-    /// Resolves when the shutdown has finished and its report is stored.
-    pub(crate) fn finished(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.finished.cancelled()
+        self.root().escalated.cancelled()
     }
 
     /// Resolves at the next actor failure after it is first polled.
     pub(crate) fn failure(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.failure.notified()
+        self.root().failure.notified()
+    }
+
+    /// Resolves when this supervisor's shutdown has finished and its report
+    /// is stored.
+    pub(crate) fn finished(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.finished.cancelled()
     }
 
     // --- The report ----------------------------------------------------------
 
-    /// Publishes refused at the gate so far.
+    /// Publishes refused at the gate so far, through this supervisor.
     pub(crate) fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stop_requested_at(&self) -> Option<Instant> {
-        *self.stop_requested_at.lock()
+        *self.root().stop_requested_at.lock()
     }
 
     pub(crate) fn gate_closed_at(&self) -> Option<Instant> {
-        *self.gate_closed_at.lock()
+        *self.root().gate_closed_at.lock()
     }
 
     pub(crate) fn shutdown_timeout(&self) -> Duration {
-        self.shutdown_timeout
+        self.root().shutdown_timeout
     }
 
     pub(crate) fn shutdown_grace(&self) -> Duration {
-        self.shutdown_grace
+        self.root().shutdown_grace
     }
 
-    /// Store the report and wake everyone waiting for the end.
+    /// Store this supervisor's report and wake everyone waiting for it.
     pub(crate) fn store_report(&self, report: ShutdownReport) {
         *self.report.lock() = Some(report);
         self.finished.cancel();

@@ -6,19 +6,24 @@
 //! `PreparedActor` is for kameo's actors.
 
 use std::{
-    borrow::Cow, collections::HashSet, future::Future, marker::PhantomData, pin::Pin, sync::Arc,
+    collections::{BTreeSet, HashSet},
+    future::Future,
+    marker::PhantomData,
+    pin::Pin,
+    sync::Arc,
 };
 
 use tokio::{
-    sync::mpsc::{self, Receiver, Sender},
+    sync::mpsc::{self, Receiver},
     task::JoinSet,
 };
 
 use super::{
     actor_loop::{ActorTask, Mailbox},
-    broker::{Mail, Routes, Subscriber, routing_loop},
+    broker::{BrokerCell, Mail, Routes, Subscriber, TopicMap, routing_loop},
     cell::ActorCell,
-    coordinator::Coordinator,
+    coordinator::MemberTasks,
+    outbox::{Choose, DEFAULT_BROKER, Outbox},
     shared::Shared,
 };
 use crate::{
@@ -29,12 +34,16 @@ use crate::{
 type ActorFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// An actor built by its factory, with its context and the receiving end
-/// of its channel to the broker, not yet registered.
+/// of its channel to the default broker, not yet registered.
 pub(crate) struct Prepared<E, A> {
     pub(crate) actor: A,
     pub(crate) ctx: Context<E>,
     pub(crate) inbox: Receiver<Mail<E>>,
 }
+
+/// A publisher's outbox and the receiving end of its channel to the
+/// default broker.
+type Publishing<E> = (Arc<Outbox<E>>, Receiver<Mail<E>>);
 
 /// What is registered before `start()`.
 pub(crate) struct Setup<E, T> {
@@ -43,40 +52,39 @@ pub(crate) struct Setup<E, T> {
     supervisor: ActorId,
     broker_capacity: usize,
     routes: Routes<E, T>,
-    /// The supervisor's (and its handles') channel to the broker.
-    own_inbox: Receiver<Mail<E>>,
-    /// Each actor's channel to the broker, in registration order.
-    inboxes: Vec<Receiver<Mail<E>>>,
+    /// Every publisher: the supervisor (with its handles) first, then each
+    /// actor in registration order.
+    publishers: Vec<Publishing<E>>,
     tasks: Vec<ActorFuture>,
     cells: Vec<Arc<ActorCell>>,
     names: HashSet<ActorId>,
 }
 
-fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
-    T::from_event(event).name()
+fn broker_of<E: Event, T: Topic<E>>(event: &E) -> &'static str {
+    T::from_event(event).broker()
 }
 
 impl<E: Event, T: Topic<E>> Setup<E, T> {
-    /// An empty setup, and the sending end of the supervisor's own channel.
+    /// An empty setup, and the supervisor's own outbox.
     pub(crate) fn new(
         config: &SupervisorConfig,
         shared: Arc<Shared>,
         supervisor: ActorId,
-    ) -> (Self, Sender<Mail<E>>) {
+    ) -> (Self, Arc<Outbox<E>>) {
         let broker_capacity = config.broker_channel_capacity().max(1);
-        let (inbox, own_inbox) = mpsc::channel(broker_capacity);
+        let (outbox, receiver) = Outbox::new(broker_capacity, broker_of::<E, T>);
+        let outbox = Arc::new(outbox);
         let setup = Self {
             shared,
             supervisor,
             broker_capacity,
             routes: Routes::new(),
-            own_inbox,
-            inboxes: Vec::new(),
+            publishers: vec![(Arc::clone(&outbox), receiver)],
             tasks: Vec::new(),
             cells: Vec::new(),
             names: HashSet::new(),
         };
-        (setup, inbox)
+        (setup, outbox)
     }
 
     /// The names of the actors registered so far, in order.
@@ -103,12 +111,12 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
         F: FnOnce(Context<E>) -> A,
     {
         self.check_name(name)?;
-        let (sender, inbox) = mpsc::channel(self.broker_capacity);
+        let (outbox, inbox) = Outbox::new(self.broker_capacity, broker_of::<E, T>);
         let ctx = Context {
             cell: Arc::new(ActorCell::new(ActorId::new(name))),
-            inbox: sender,
+            outbox: Arc::new(outbox),
             shared: Arc::clone(&self.shared),
-            topic_name: topic_name::<E, T>,
+            topic_name: |event| T::from_event(event).name(),
         };
         let actor = factory(ctx.clone());
         Ok(Prepared { actor, ctx, inbox })
@@ -135,7 +143,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             },
             topics,
         );
-        self.inboxes.push(inbox);
+        self.publishers.push((Arc::clone(&ctx.outbox), inbox));
         let task = ActorTask::<A, T> {
             actor,
             mailbox: Mailbox::new(receiver, Arc::clone(&cell), Arc::clone(&self.shared)),
@@ -150,40 +158,83 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
         Ok(ctx.cell.id.clone())
     }
 
-    /// Spawn the routing loops (one per publisher: the supervisor and each
-    /// actor), the actors, and the coordinator that will shut them down.
-    /// Must be called from within a tokio runtime.
-    pub(crate) fn spawn(self) {
+    /// Index the brokers: the default one first, then, sorted by name,
+    /// every other broker a subscribed topic names or a publish before the
+    /// start opened a channel to (every publisher's outbox is frozen here,
+    /// so that list is final). Returns their names and the function that
+    /// gives an event's broker.
+    fn index_brokers(&self) -> (Vec<&'static str>, Choose<E>) {
+        let early: Vec<&'static str> = self
+            .publishers
+            .iter()
+            .flat_map(|(outbox, _)| outbox.freeze())
+            .collect();
+        let mut others: BTreeSet<&'static str> = self
+            .routes
+            .topics()
+            .map(Topic::broker)
+            .chain(early)
+            .collect();
+        others.remove(DEFAULT_BROKER);
+        let names: Vec<&'static str> = std::iter::once(DEFAULT_BROKER).chain(others).collect();
+        let index = |broker: &str| names.iter().position(|n| *n == broker).unwrap_or(0);
+        let by_topic: TopicMap<T, usize> = self
+            .routes
+            .topics()
+            .map(|topic| (topic.clone(), index(topic.broker())))
+            .collect();
+        let by_name = names.clone();
+        let choose: Choose<E> = Arc::new(move |event: &E| {
+            let topic = T::from_event(event);
+            by_topic.get(&topic).copied().unwrap_or_else(|| {
+                // A topic no actor subscribes to by name: its broker if
+                // one was indexed, the default broker otherwise.
+                let broker = topic.broker();
+                by_name.iter().position(|n| *n == broker).unwrap_or(0)
+            })
+        });
+        (names, choose)
+    }
+
+    /// Spawn the routing loops (one per publisher and broker: the
+    /// supervisor and each actor publish into every broker) and the actors,
+    /// and return them for a coordinator to shut down. Must be called from
+    /// within a tokio runtime.
+    pub(crate) fn launch(self) -> MemberTasks {
+        let (names, choose) = self.index_brokers();
+        let brokers: Vec<Arc<BrokerCell>> =
+            names.iter().map(|n| Arc::new(BrokerCell::new(n))).collect();
         let routes = Arc::new(self.routes);
         let shared = self.shared;
-        let mut brokers = JoinSet::new();
-        let publishers = std::iter::once((None, self.own_inbox)).chain(
-            self.inboxes
-                .into_iter()
-                .enumerate()
-                .map(|(i, inbox)| (Some(i), inbox)),
-        );
-        for (own, inbox) in publishers {
-            brokers.spawn(routing_loop(
-                inbox,
-                Arc::clone(&routes),
-                Arc::clone(&shared),
-                own,
-            ));
+        let mut routing_loops = JoinSet::new();
+        for (publisher, (outbox, default)) in self.publishers.into_iter().enumerate() {
+            // The supervisor is publisher 0; actor i is publisher i + 1.
+            let own = publisher.checked_sub(1);
+            let receivers = outbox.start(&names, &choose);
+            let receivers = std::iter::once(Some(default)).chain(receivers.into_iter().skip(1));
+            for (receiver, broker) in receivers.zip(&brokers) {
+                let receiver = receiver.expect("one receiver per broker");
+                routing_loops.spawn(routing_loop(
+                    receiver,
+                    Arc::clone(&routes),
+                    Arc::clone(&shared),
+                    own,
+                    Arc::clone(broker),
+                ));
+            }
         }
         drop(routes);
         let mut actors = JoinSet::new();
         for task in self.tasks {
             actors.spawn(task);
         }
-        tokio::spawn(
-            Coordinator {
-                shared,
-                actors,
-                brokers,
-                cells: self.cells,
-            }
-            .run(),
-        );
+        MemberTasks {
+            turn: shared.turn().cloned(),
+            shared,
+            actors,
+            routing_loops,
+            brokers,
+            cells: self.cells,
+        }
     }
 }

@@ -7,9 +7,7 @@ use maiko_benches::{BACKLOG, memory::IDLE_ACTORS};
 use crate::{
     measure::FLAVORS,
     memory::Memory,
-    tables::{
-        EVENTS, MAIKO, SCALING_EVENTS, STOP_REPEAT_FACTOR, Table, stop_sizes_with_extra_repeats,
-    },
+    tables::{EVENTS, SCALING_EVENTS, STOP_REPEAT_FACTOR, Table, stop_sizes_with_extra_repeats},
     targets::Target,
 };
 
@@ -159,6 +157,17 @@ fn workloads(s: &mut String, tables: &[Table]) {
          `try_send` plus a yield when full). actix runs on its own single-thread system only. \
          The column \"maiko ÷\" is maiko's figure divided by that row's.\n"
     );
+    let _ = writeln!(
+        s,
+        "Two tables measure features only this maiko has, so they compare maiko with its \
+         own simpler shape (measured in the same run) and a plain-tokio baseline instead of \
+         the peers: `lanes/4`, one producer to 4 subscribers on 4 lanes whose topic spreads \
+         them over 1, 2 or 4 brokers of one supervisor, with each row divided by the \
+         1-broker figure (\"÷ 1 broker\"); and `bridged_pipeline/3`, the 3-stage pipeline \
+         with the sink in a second supervisor of a `ShutdownGroup`, reached with \
+         `ctx.forward`, with the bridged figure divided by each row's (\"bridged ÷\"; the \
+         one-supervisor row is `pipeline/3` again).\n"
+    );
     for table in tables {
         let _ = writeln!(s, "### {} (`{}`)\n", table.title, table.key);
         if !table.note.is_empty() {
@@ -166,18 +175,19 @@ fn workloads(s: &mut String, tables: &[Table]) {
         }
         let _ = writeln!(
             s,
-            "| system | {0}, {u} | maiko ÷ | {1}, {u} | maiko ÷ |\n|---|---:|---:|---:|---:|",
+            "| system | {0}, {u} | {r} | {1}, {u} | {r} |\n|---|---:|---:|---:|---:|",
             FLAVORS[0],
             FLAVORS[1],
-            u = table.unit
+            u = table.unit,
+            r = table.ratios.header(),
         );
         for row in &table.rows {
             let mut line = format!("| {} ", row.system);
             for flavor in 0..2 {
-                let ratio = if row.system == MAIKO {
+                let ratio = if row.system == table.ratios.reference() {
                     "".into()
                 } else {
-                    fmt_ratio(table.ratio(row.system, flavor))
+                    fmt_ratio(table.shown_ratio(row.system, flavor))
                 };
                 let figure = row.ns[flavor].map_or_else(|| "n/a".into(), |v| format!("{v:.0}"));
                 let _ = write!(line, "| {figure} | {ratio} ");

@@ -7,7 +7,8 @@
 use std::fmt::Display;
 
 use maiko_benches::{
-    BACKLOG, actix_peer, kameo_peer, maiko_now, maiko_old, ractor_peer, tokio_base,
+    BACKLOG, BROKER_COUNTS, LANES, actix_peer, kameo_peer, maiko_now, maiko_old, ractor_peer,
+    tokio_base,
 };
 
 use crate::measure::{Bench, measure, measure_actix, measure_drain};
@@ -33,6 +34,21 @@ pub const TOKIO_RAW_4: &str = "tokio mpsc, 4 raw channels";
 pub const KAMEO: &str = "kameo 0.22";
 pub const RACTOR: &str = "ractor 0.16";
 pub const ACTIX: &str = "actix 0.13";
+const MAIKO_1_BROKER: &str = "maiko, 1 broker";
+const MAIKO_BRIDGED: &str = "maiko, bridged (2 supervisors)";
+const MAIKO_ONE_SUPERVISOR: &str = "maiko, one supervisor";
+const TOKIO_PIPELINE_2: &str = "tokio mpsc, two hops";
+const TOKIO_PIPELINE_4: &str = "tokio mpsc, four hops (forwarders)";
+
+/// The row of the broker workload with `brokers` brokers.
+fn maiko_brokers(brokers: u8) -> &'static str {
+    match brokers {
+        1 => MAIKO_1_BROKER,
+        2 => "maiko, 2 brokers",
+        4 => "maiko, 4 brokers",
+        other => panic!("no row name for {other} brokers"),
+    }
+}
 
 // Workloads, as the first part of a table key.
 pub const ONE_TO_ONE: &str = "one_to_one";
@@ -42,6 +58,8 @@ const PIPELINE: &str = "pipeline";
 pub const IDLE_STOP: &str = "idle_stop";
 pub const DRAIN: &str = "drain";
 const SCALING: &str = "scaling";
+const LANES_KEY: &str = "lanes";
+const BRIDGED_PIPELINE: &str = "bridged_pipeline";
 
 /// A table's key: `workload/size`.
 pub fn key(workload: &str, size: impl Display) -> String {
@@ -93,12 +111,53 @@ pub struct Row {
     pub ns: [Option<f64>; 2],
 }
 
-/// One workload: its rows, the first of which is maiko.
+/// What the ratio columns of a table show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ratios {
+    /// Row `row`'s figure divided by each other row's, under `header`: the
+    /// "maiko ÷" column of most tables.
+    Of {
+        row: &'static str,
+        header: &'static str,
+    },
+    /// Each other row's figure divided by row `base`'s, under `header`.
+    Over {
+        base: &'static str,
+        header: &'static str,
+    },
+}
+
+impl Ratios {
+    /// maiko's figure divided by each other row's.
+    pub const MAIKO: Self = Self::Of {
+        row: MAIKO,
+        header: "maiko ÷",
+    };
+
+    /// The header of the ratio columns.
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::Of { header, .. } | Self::Over { header, .. } => header,
+        }
+    }
+
+    /// The row the others are compared with (its ratio cells are empty).
+    pub fn reference(self) -> &'static str {
+        match self {
+            Self::Of { row, .. } => row,
+            Self::Over { base, .. } => base,
+        }
+    }
+}
+
+/// One workload: its rows, the first of which is maiko (or, for the
+/// workloads only this maiko expresses, one of its shapes).
 pub struct Table {
     pub key: String,
     pub title: String,
     pub unit: &'static str,
     pub note: &'static str,
+    pub ratios: Ratios,
     pub rows: Vec<Row>,
 }
 
@@ -109,8 +168,15 @@ impl Table {
             title,
             unit,
             note,
+            ratios: Ratios::MAIKO,
             rows: Vec::new(),
         }
+    }
+
+    /// The same table with other ratio columns.
+    fn with_ratios(mut self, ratios: Ratios) -> Self {
+        self.ratios = ratios;
+        self
     }
 
     pub fn get(&self, system: &str, flavor: usize) -> Option<f64> {
@@ -124,11 +190,25 @@ impl Table {
     pub fn ratio(&self, system: &str, flavor: usize) -> Option<f64> {
         Some(self.get(MAIKO, flavor)? / self.get(system, flavor)?)
     }
+
+    /// The ratio shown in `system`'s row, as [`Self::ratios`] says; `None`
+    /// in the reference row or when a figure is missing.
+    pub fn shown_ratio(&self, system: &str, flavor: usize) -> Option<f64> {
+        if system == self.ratios.reference() {
+            return None;
+        }
+        let figure = self.get(system, flavor)?;
+        match self.ratios {
+            Ratios::Of { row, .. } => Some(self.get(row, flavor)? / figure),
+            Ratios::Over { base, .. } => Some(figure / self.get(base, flavor)?),
+        }
+    }
 }
 
 /// Every table, in the order of the report.
 pub fn all(bench: &Bench) -> Vec<Table> {
     let mut tables = throughput(bench);
+    tables.extend(topology(bench));
     tables.extend(stops(bench));
     tables.extend(scaling(bench));
     tables
@@ -235,17 +315,12 @@ fn throughput(bench: &Bench) -> Vec<Table> {
     measure(bench, &mut t, MAIKO, EVENTS, r, || {
         maiko_now::pipeline(EVENTS)
     });
-    measure(bench, &mut t, "tokio mpsc, two hops", EVENTS, r, || {
+    measure(bench, &mut t, TOKIO_PIPELINE_2, EVENTS, r, || {
         tokio_base::pipeline(EVENTS, false)
     });
-    measure(
-        bench,
-        &mut t,
-        "tokio mpsc, four hops (forwarders)",
-        EVENTS,
-        r,
-        || tokio_base::pipeline(EVENTS, true),
-    );
+    measure(bench, &mut t, TOKIO_PIPELINE_4, EVENTS, r, || {
+        tokio_base::pipeline(EVENTS, true)
+    });
     measure(bench, &mut t, MAIKO_OLD, EVENTS, r, || {
         maiko_old::pipeline(EVENTS)
     });
@@ -257,6 +332,101 @@ fn throughput(bench: &Bench) -> Vec<Table> {
     });
     tables.push(t);
     tables
+}
+
+/// The workloads of this maiko's topology features, against its own
+/// simpler shape and a plain-tokio baseline: several brokers in one
+/// supervisor, and two supervisors bridged in a `ShutdownGroup`.
+fn topology(bench: &Bench) -> Vec<Table> {
+    let r = bench.repeats;
+    // The broker workload's events are a multiple of its lanes.
+    let lane_events = EVENTS - EVENTS % u64::from(LANES);
+
+    let mut t = Table::new(
+        key(LANES_KEY, LANES),
+        format!(
+            "Brokers: one producer to {LANES} subscribers on {LANES} lanes, the lanes over \
+             {} brokers, 32 B",
+            and_or(&BROKER_COUNTS)
+        ),
+        "ns/event",
+        "Per published event (each is handled once, by the subscriber of its lane). One \
+         supervisor whose topic names a broker per lane: lane i is routed by broker i mod \
+         the broker count, so with 1 broker every lane is on the default broker (the shape \
+         of every other table) and with 4 each lane has its own stage-1 channel from the \
+         producer and its own routing loop. The column \"÷ 1 broker\" is that row's figure \
+         divided by the 1-broker figure: above 1, what the extra brokers cost. On a machine \
+         of few cores extra brokers mostly add routing tasks to schedule; what they buy is \
+         isolation (a subscriber holding up one broker never delays another's topics), not \
+         speed. tokio: one producer task sending each event into the channel of its lane's \
+         consumer task (one hop, no broker).",
+    )
+    .with_ratios(Ratios::Over {
+        base: MAIKO_1_BROKER,
+        header: "÷ 1 broker",
+    });
+    for brokers in BROKER_COUNTS {
+        measure(
+            bench,
+            &mut t,
+            maiko_brokers(brokers),
+            lane_events,
+            r,
+            || maiko_now::lanes(lane_events, brokers),
+        );
+    }
+    measure(
+        bench,
+        &mut t,
+        "tokio mpsc, routed by the producer",
+        lane_events,
+        r,
+        || tokio_base::lanes(lane_events),
+    );
+    let mut tables = vec![t];
+
+    let mut t = Table::new(
+        key(BRIDGED_PIPELINE, 3),
+        "Bridged pipeline: source -> transform -> sink across two supervisors, 32 B".into(),
+        "ns/event",
+        "The transform forwards every event with `ctx.forward` into a second supervisor, \
+         which holds the sink; the two supervisors are one `ShutdownGroup`, started before \
+         and stopped after the measured span. The column \"bridged ÷\" is the bridged \
+         figure divided by that row's: against one supervisor (the `pipeline/3` workload), \
+         what crossing into another supervisor costs. Both maiko shapes take four hops \
+         (source, broker, transform, broker, sink); tokio as in `pipeline/3`: two hops, or \
+         four (a forwarder task between stages).",
+    )
+    .with_ratios(Ratios::Of {
+        row: MAIKO_BRIDGED,
+        header: "bridged ÷",
+    });
+    measure(bench, &mut t, MAIKO_BRIDGED, EVENTS, r, || {
+        maiko_now::bridged_pipeline(EVENTS)
+    });
+    measure(bench, &mut t, MAIKO_ONE_SUPERVISOR, EVENTS, r, || {
+        maiko_now::pipeline(EVENTS)
+    });
+    measure(bench, &mut t, TOKIO_PIPELINE_2, EVENTS, r, || {
+        tokio_base::pipeline(EVENTS, false)
+    });
+    measure(bench, &mut t, TOKIO_PIPELINE_4, EVENTS, r, || {
+        tokio_base::pipeline(EVENTS, true)
+    });
+    tables.push(t);
+    tables
+}
+
+/// `1`, `1 or 2`, `1, 2 or 4`.
+fn and_or(counts: &[u8]) -> String {
+    match counts {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(u8::to_string).collect();
+            format!("{} or {last}", init.join(", "))
+        }
+    }
 }
 
 fn stops(bench: &Bench) -> Vec<Table> {
@@ -372,6 +542,53 @@ mod tests {
                 assert!(tables[i + 1..].iter().all(|b| *key != b.1 && *title != b.2));
             }
         }
+    }
+
+    #[test]
+    fn broker_counts_read_as_prose_and_name_their_rows() {
+        assert_eq!(and_or(&BROKER_COUNTS), "1, 2 or 4");
+        assert_eq!(and_or(&[1, 2]), "1 or 2");
+        assert_eq!(and_or(&[4]), "4");
+        let rows = BROKER_COUNTS.map(maiko_brokers);
+        assert_eq!(rows[0], MAIKO_1_BROKER);
+        for (i, row) in rows.iter().enumerate() {
+            assert!(rows[i + 1..].iter().all(|other| other != row));
+        }
+    }
+
+    #[test]
+    fn ratios_of_a_row_and_over_a_base() {
+        let table = |ratios| Table {
+            key: "k".into(),
+            title: "t".into(),
+            unit: "ns/event",
+            note: "",
+            ratios,
+            rows: vec![
+                Row {
+                    system: "a",
+                    ns: [Some(100.0), None],
+                },
+                Row {
+                    system: "b",
+                    ns: [Some(50.0), Some(1.0)],
+                },
+            ],
+        };
+        let of = table(Ratios::Of {
+            row: "a",
+            header: "a ÷",
+        });
+        assert_eq!(of.shown_ratio("a", 0), None);
+        assert_eq!(of.shown_ratio("b", 0), Some(2.0));
+        assert_eq!(of.shown_ratio("b", 1), None);
+        let over = table(Ratios::Over {
+            base: "a",
+            header: "÷ a",
+        });
+        assert_eq!(over.shown_ratio("a", 0), None);
+        assert_eq!(over.shown_ratio("b", 0), Some(0.5));
+        assert_eq!(over.ratios.header(), "÷ a");
     }
 
     #[test]
