@@ -9,7 +9,13 @@
 //! `fan_out`, `fan_in`, `pipeline`, `bridged_pipeline`, `lanes_1_broker`,
 //! `lanes_2_brokers`, `lanes_4_brokers`, `scaling_10000`, `idle_stop_4`,
 //! `drain_stop`, `drain_running`, `old_one_to_one`, `old_scaling_10000`,
-//! `tokio_two_hops`. Runs on a current-thread runtime.
+//! `tokio_one_hop`, `tokio_two_hops`. Runs on a current-thread runtime.
+//!
+//! With `PROFILE_RUNS=R` (and optionally `PROFILE_EVENTS=N`, default
+//! 20000) it runs exactly R runs of N events instead, for instruction
+//! counts: under `valgrind --tool=callgrind`, the difference between the
+//! totals of two event counts, divided by the difference in events, is the
+//! cost per event without the set-up.
 //!
 //! Two diagnostics print instead of looping: `drain_compare` (the time
 //! `stop()` adds over handling the same backlog while running, for several
@@ -82,33 +88,56 @@ fn main() {
         }
         return;
     }
+    if let Some(runs) = std::env::var("PROFILE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+    {
+        // Fixed count, for instruction counts under callgrind: the
+        // difference between two event counts cancels the set-up.
+        let events: u64 = std::env::var("PROFILE_EVENTS")
+            .ok()
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(EVENTS);
+        for _ in 0..runs {
+            rt.block_on(run_once(&workload, events));
+        }
+        println!("{workload}: {runs} runs of {events} events (fixed count)");
+        return;
+    }
     let until = Instant::now() + Duration::from_secs(seconds);
     let (mut runs, mut measured) = (0u64, Duration::ZERO);
     while Instant::now() < until {
-        measured += rt.block_on(async {
-            match workload.as_str() {
-                "one_to_one" => maiko_now::one_to_one::<32>(20_000).await,
-                "fan_out" => maiko_now::fan_out(20_000, 4).await,
-                "fan_in" => maiko_now::fan_in(20_000, 4).await,
-                "pipeline" => maiko_now::pipeline(20_000).await,
-                "bridged_pipeline" => maiko_now::bridged_pipeline(20_000).await,
-                "lanes_1_broker" => maiko_now::lanes(20_000, 1).await,
-                "lanes_2_brokers" => maiko_now::lanes(20_000, 2).await,
-                "lanes_4_brokers" => maiko_now::lanes(20_000, 4).await,
-                "scaling_10000" => maiko_now::scaling(10_000, 2_000).await,
-                "idle_stop_4" => maiko_now::idle_stop(4).await,
-                "drain_stop" => maiko_now::drain(BACKLOG, DrainMode::Stop).await,
-                "drain_running" => maiko_now::drain(BACKLOG, DrainMode::Running).await,
-                "old_one_to_one" => maiko_old::one_to_one::<32>(20_000).await,
-                "old_scaling_10000" => maiko_old::scaling(10_000, 2_000).await,
-                "tokio_two_hops" => tokio_base::two_hops::<32>(20_000).await,
-                other => panic!("unknown workload {other}"),
-            }
-        });
+        measured += rt.block_on(run_once(&workload, EVENTS));
         runs += 1;
     }
     println!(
         "{workload}: {runs} runs, median-free mean {:?} per run",
         measured / u32::try_from(runs).unwrap_or(u32::MAX)
     );
+}
+
+/// Events per run of a throughput workload.
+const EVENTS: u64 = 20_000;
+
+/// One run of `workload`; throughput workloads carry `events` events.
+async fn run_once(workload: &str, events: u64) -> Duration {
+    match workload {
+        "one_to_one" => maiko_now::one_to_one::<32>(events).await,
+        "fan_out" => maiko_now::fan_out(events, 4).await,
+        "fan_in" => maiko_now::fan_in(events, 4).await,
+        "pipeline" => maiko_now::pipeline(events).await,
+        "bridged_pipeline" => maiko_now::bridged_pipeline(events).await,
+        "lanes_1_broker" => maiko_now::lanes(events, 1).await,
+        "lanes_2_brokers" => maiko_now::lanes(events, 2).await,
+        "lanes_4_brokers" => maiko_now::lanes(events, 4).await,
+        "scaling_10000" => maiko_now::scaling(10_000, 2_000).await,
+        "idle_stop_4" => maiko_now::idle_stop(4).await,
+        "drain_stop" => maiko_now::drain(BACKLOG, DrainMode::Stop).await,
+        "drain_running" => maiko_now::drain(BACKLOG, DrainMode::Running).await,
+        "old_one_to_one" => maiko_old::one_to_one::<32>(events).await,
+        "old_scaling_10000" => maiko_old::scaling(10_000, 2_000).await,
+        "tokio_two_hops" => tokio_base::two_hops::<32>(events).await,
+        "tokio_one_hop" => tokio_base::one_hop::<32>(events).await,
+        other => panic!("unknown workload {other}"),
+    }
 }
