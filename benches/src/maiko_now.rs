@@ -236,3 +236,47 @@ pub async fn drain_phases(pending: u64) -> (Duration, Duration, maiko::ShutdownR
     drop(sup);
     (t1 - t0, t2 - t1, report)
 }
+
+/// A monitor that implements none of [`maiko::monitoring::Monitor`]'s
+/// methods: registering it makes the runtime produce its records (and its
+/// dispatcher task take them), which is the cost the monitored workloads
+/// measure.
+#[cfg(feature = "monitoring")]
+#[derive(Debug)]
+struct NoopMonitor;
+
+#[cfg(feature = "monitoring")]
+impl<const N: usize> maiko::monitoring::Monitor<Payload<N>, ByteTopic> for NoopMonitor {}
+
+#[cfg(feature = "monitoring")]
+impl<const N: usize> Setup<N> {
+    /// Register a [`NoopMonitor`] (before the start, outside the measured
+    /// span).
+    async fn noop_monitor(&mut self) {
+        self.sup.monitors().add(NoopMonitor).await;
+    }
+}
+
+/// [`one_to_one`] with 32-byte events and a no-op monitor registered before
+/// the start (feature `monitoring`).
+#[cfg(feature = "monitoring")]
+pub async fn one_to_one_monitored(n: u64) -> Duration {
+    let mut setup = Setup::<32>::new(1);
+    setup.producer("producer", n, 1);
+    setup.counter("subscriber", 0, n);
+    setup.noop_monitor().await;
+    setup.run().await
+}
+
+/// [`fan_out`] to `subscribers` subscribers with a no-op monitor registered
+/// before the start (feature `monitoring`).
+#[cfg(feature = "monitoring")]
+pub async fn fan_out_monitored(n: u64, subscribers: usize) -> Duration {
+    let mut setup = Setup::<32>::new(subscribers);
+    setup.producer("producer", n, 1);
+    for i in 0..subscribers {
+        setup.counter(&format!("subscriber-{i}"), 0, n);
+    }
+    setup.noop_monitor().await;
+    setup.run().await
+}

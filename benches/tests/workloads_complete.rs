@@ -55,6 +55,15 @@ fn maiko_workloads_complete() {
     on_both(|| maiko_now::drain(N, DrainMode::Stop));
 }
 
+/// The monitored workloads: a no-op monitor registered before the start
+/// (feature `monitoring`).
+#[cfg(feature = "monitoring")]
+#[test]
+fn maiko_monitored_workloads_complete() {
+    on_both(|| maiko_now::one_to_one_monitored(N));
+    on_both(|| maiko_now::fan_out_monitored(N, 4));
+}
+
 /// Several brokers in one supervisor, and two supervisors bridged in a
 /// `ShutdownGroup`: besides reaching the end signal, each run checks its
 /// shutdown report (clean, and every subscriber handled exactly its

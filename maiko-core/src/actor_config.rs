@@ -15,6 +15,7 @@ use crate::{Error, Result, SupervisorConfig};
 /// assert_eq!(config.max_events_per_tick(), 1);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ActorConfig {
     channel_capacity: usize,
     max_events_per_tick: usize,

@@ -17,6 +17,7 @@ use std::{fmt, hash, sync::Arc};
 /// assert_eq!(id.to_string(), "ingest");
 /// ```
 #[derive(Debug, Clone, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(transparent)]
 pub struct ActorId(Arc<str>);
 

@@ -56,6 +56,7 @@ impl<E: crate::Event> Context<E> {
         self.publisher()
             .publish(event, parent)
             .await
+            .map(drop)
             .map_err(Into::into)
     }
 
@@ -77,6 +78,7 @@ impl<E: crate::Event> Context<E> {
         self.publisher()
             .publish(event, Some(parent_id))
             .await
+            .map(drop)
             .map_err(Into::into)
     }
 
@@ -91,7 +93,7 @@ impl<E: crate::Event> Context<E> {
     ///
     /// As [`send`](Self::send).
     pub async fn publish(&self, event: E) -> std::result::Result<(), SendError<E>> {
-        self.publisher().publish(event, None).await
+        self.publisher().publish(event, None).await.map(drop)
     }
 
     /// Publish an event into another supervisor of the same
@@ -133,6 +135,7 @@ impl<E: crate::Event> Context<E> {
         }
         .publish(event, self.cell.handling())
         .await
+        .map(drop)
     }
 
     fn publisher(&self) -> Publisher<'_, E> {

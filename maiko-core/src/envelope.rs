@@ -22,11 +22,25 @@ use crate::{ActorId, EventId, Meta};
 /// assert_eq!(envelope.meta().parent_id(), Some(parent));
 /// ```
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "E: serde::Serialize",
+        deserialize = "E: serde::de::DeserializeOwned"
+    ))
+)]
 pub struct Envelope<E> {
     meta: Meta,
     event: E,
     /// Hops since the stop request (0 for events published while open).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) depth: u32,
+    /// The publisher's logical clock when it published (feature
+    /// `monitoring`; 0 otherwise): orders the monitoring records causally.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    #[cfg_attr(not(feature = "monitoring"), allow(dead_code))]
+    pub(crate) clock: u64,
 }
 
 impl<E> Envelope<E> {
@@ -37,6 +51,7 @@ impl<E> Envelope<E> {
             meta: Meta::new(actor_id, None),
             event,
             depth: 0,
+            clock: 0,
         }
     }
 
@@ -45,11 +60,24 @@ impl<E> Envelope<E> {
         actor_id: ActorId,
         parent_id: Option<EventId>,
         depth: u32,
+        clock: u64,
     ) -> Self {
         Self {
             meta: Meta::unstamped(actor_id, parent_id),
             event,
             depth,
+            clock,
+        }
+    }
+
+    /// An envelope read back from a recording.
+    #[cfg(all(feature = "test-harness", feature = "serde"))]
+    pub(crate) fn from_parts(meta: Meta, event: E) -> Self {
+        Self {
+            meta,
+            event,
+            depth: 0,
+            clock: 0,
         }
     }
 

@@ -114,6 +114,10 @@ pub enum Error {
     /// registering their actors.
     UnusableMember(&'static str),
 
+    /// A test harness's `settle_on` condition did not hold within this time;
+    /// this many records had been made by then (feature `test-harness`).
+    SettleTimeout(Duration, usize),
+
     /// An application error, wrapped with [`Error::external`].
     External(Arc<dyn std::error::Error + Send + Sync>),
 
@@ -180,6 +184,10 @@ impl fmt::Display for Error {
             Self::UnusableMember(reason) => {
                 write!(f, "the supervisor cannot join the shutdown group: {reason}")
             }
+            Self::SettleTimeout(within, records) => write!(
+                f,
+                "the settle condition did not hold within {within:?}; {records} records were made"
+            ),
             Self::External(e) => write!(f, "{e}"),
             Self::IoError(e) => write!(f, "I/O error: {e}"),
             Self::Internal(e) => write!(f, "internal error: {e}"),
@@ -214,6 +222,7 @@ impl PartialEq for Error {
             | (GroupAlreadyStarted, GroupAlreadyStarted) => true,
             (DuplicateMemberName(a), DuplicateMemberName(b)) => a == b,
             (UnusableMember(a), UnusableMember(b)) => a == b,
+            (SettleTimeout(a, m), SettleTimeout(b, n)) => a == b && m == n,
             (MailboxOverflow(a), MailboxOverflow(b))
             | (DuplicateActorName(a), DuplicateActorName(b)) => a == b,
             (ZeroCapacity(a), ZeroCapacity(b)) | (InvalidConfig(a), InvalidConfig(b)) => a == b,

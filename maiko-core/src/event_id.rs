@@ -31,6 +31,7 @@ use std::{
 /// assert_eq!(a.to_string().len(), 36);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(transparent)]
 pub struct EventId(u128);
 

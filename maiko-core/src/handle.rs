@@ -1,7 +1,7 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use crate::{
-    ActorId, SendError, ShutdownReport,
+    ActorId, SendError, ShutdownReport, Snapshot,
     internal::{outbox::Outbox, publish::Publisher, shared::Shared},
 };
 
@@ -81,6 +81,21 @@ impl<E> SupervisorHandle<E> {
         Publisher::outside(&self.shared, &self.outbox, &self.id)
             .publish(event, None)
             .await
+            .map(drop)
+    }
+
+    /// Publish as `sender` from outside the actors (the test harness's
+    /// `send_as`); returns the event's id.
+    #[cfg(feature = "test-harness")]
+    pub(crate) async fn publish_as(
+        &self,
+        sender: &ActorId,
+        event: E,
+        parent: Option<crate::EventId>,
+    ) -> Result<crate::EventId, SendError<E>> {
+        Publisher::outside(&self.shared, &self.outbox, sender)
+            .publish(event, parent)
+            .await
     }
 
     /// Whether a shutdown has started.
@@ -92,6 +107,13 @@ impl<E> SupervisorHandle<E> {
     /// anywhere, start one shutdown; a later call never shortens it.
     pub fn request_stop(&self) {
         self.shared.request_stop();
+    }
+
+    /// The supervisor's live figures: per actor, what was routed to it,
+    /// handled, queued, and its state; cheap enough to poll every second
+    /// (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.snapshot()
     }
 
     /// Wait until the shutdown has finished and return its report. Does not

@@ -29,6 +29,7 @@ mod label;
 mod meta;
 mod overflow_policy;
 mod signal;
+mod snapshot;
 mod step_action;
 mod subscribe;
 mod supervisor;
@@ -36,6 +37,13 @@ mod supervisor_config;
 mod topic;
 
 pub mod shutdown;
+
+#[cfg(feature = "monitoring")]
+pub mod monitoring;
+#[cfg(feature = "monitoring")]
+pub mod monitors;
+#[cfg(feature = "test-harness")]
+pub mod testing;
 
 mod internal;
 
@@ -55,6 +63,7 @@ pub use label::Label;
 pub use meta::Meta;
 pub use overflow_policy::OverflowPolicy;
 pub use shutdown::{ActorOutcome, ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
+pub use snapshot::{ActorFigures, ActorState, Snapshot};
 pub use step_action::StepAction;
 pub use subscribe::Subscribe;
 pub use supervisor::Supervisor;

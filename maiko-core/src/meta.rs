@@ -8,6 +8,7 @@ use crate::{ActorId, EventId};
 /// The runtime fills every field when the event is accepted; in particular
 /// [`actor_id`](Self::actor_id) is always the real publisher.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Meta {
     id: EventId,
     timestamp: u64,

@@ -18,6 +18,7 @@ use std::fmt;
 /// A blocked delivery holds back the remaining events of the same publisher
 /// (to keep their order) but not those of other publishers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OverflowPolicy {
     /// Stop the subscriber: it is marked failed, the event and whatever is
     /// still in its mailbox are counted as lost, its `on_shutdown` runs, and

@@ -231,6 +231,11 @@ pub struct ShutdownReport {
     /// One entry per broker (the default broker first), with what its
     /// routing tasks left unrouted.
     pub brokers: Vec<BrokerReport>,
+    /// Monitoring records that never reached the monitors because the
+    /// task producing them was aborted at the deadline (feature
+    /// `monitoring`; otherwise 0). Monitoring never drops a record
+    /// otherwise (see the `monitoring` module).
+    pub monitor_records_lost: u64,
     /// Whether the drain was cut short: the deadline passed, or a second
     /// signal forced the abort step.
     pub deadline_hit: bool,
@@ -327,6 +332,13 @@ impl fmt::Display for ShutdownReport {
             write!(f, " ({})", by_broker.join(", "))?;
         }
         writeln!(f)?;
+        if self.monitor_records_lost > 0 {
+            writeln!(
+                f,
+                "  monitoring records lost at the abort: {}",
+                self.monitor_records_lost
+            )?;
+        }
         for a in &self.actors {
             write!(
                 f,

@@ -84,6 +84,11 @@ pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     /// `Send` but not `Sync`); every access has `&mut self` and uses
     /// `get_mut`, so it is never locked.
     setup: Mutex<Option<Setup<E, T>>>,
+    #[cfg(feature = "monitoring")]
+    monitors: crate::monitoring::MonitorRegistry<E, T>,
+    /// Who subscribes to what, for [`to_json`](Self::to_json).
+    #[cfg(feature = "serde")]
+    subscriptions: Vec<(ActorId, Subscription<T>)>,
 }
 
 fn topic_name<E: Event, T: Topic<E>>(event: &E) -> Cow<'static, str> {
@@ -101,7 +106,18 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         let config_error = config.validate().err();
         let shared = Arc::new(Shared::new(&config));
         let id = ActorId::new("supervisor");
-        let (setup, outbox) = Setup::new(&config, Arc::clone(&shared), id.clone());
+        #[cfg(feature = "monitoring")]
+        let hub = Arc::new(crate::internal::monitor_hub::MonitorHub::new(
+            config.monitoring_channel_capacity(),
+            Arc::clone(&shared),
+        ));
+        let (setup, outbox) = Setup::new(
+            &config,
+            Arc::clone(&shared),
+            id.clone(),
+            #[cfg(feature = "monitoring")]
+            Arc::clone(&hub),
+        );
         Self {
             config,
             config_error,
@@ -109,6 +125,10 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             id,
             outbox,
             setup: Mutex::new(Some(setup)),
+            #[cfg(feature = "monitoring")]
+            monitors: crate::monitoring::MonitorRegistry::new(hub),
+            #[cfg(feature = "serde")]
+            subscriptions: Vec::new(),
         }
     }
 
@@ -165,7 +185,10 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         topics: &Subscription<T>,
         config: ActorConfig,
     ) -> Result<ActorId> {
-        self.setting_up()?.register(prepared, topics, config)
+        let id = self.setting_up()?.register(prepared, topics, config)?;
+        #[cfg(feature = "serde")]
+        self.subscriptions.push((id.clone(), topics.clone()));
+        Ok(id)
     }
 
     /// The configuration error, if there is one.
@@ -233,6 +256,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         self.publisher()
             .publish(event, parent)
             .await
+            .map(drop)
             .map_err(Into::into)
     }
 
@@ -250,7 +274,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         if let Err(error) = self.usable() {
             return Err(SendError::new(error, event));
         }
-        self.publisher().publish(event, None).await
+        self.publisher().publish(event, None).await.map(drop)
     }
 
     fn publisher(&self) -> Publisher<'_, E> {
@@ -383,6 +407,13 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         &self.config
     }
 
+    /// The monitors watching this supervisor's event flow (feature
+    /// `monitoring`; see [`monitoring`](crate::monitoring)).
+    #[cfg(feature = "monitoring")]
+    pub fn monitors(&mut self) -> &mut crate::monitoring::MonitorRegistry<E, T> {
+        &mut self.monitors
+    }
+
     /// Join the group whose gate is `root`: link this supervisor's shared
     /// state to it and hand over what `start()` would launch, with a handle.
     /// Refused (and the supervisor handed back) if its configuration is
@@ -404,6 +435,55 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         }
         let setup = self.setup.get_mut().take().expect("checked above");
         Ok((self.handle(), setup))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<E: Event, T: Topic<E> + crate::Label> Supervisor<E, T> {
+    /// Who subscribes to what, as pretty JSON (feature `serde`): an array
+    /// with one object per actor, in registration order, with its
+    /// `actor_id` and its `subscriptions`, the sorted labels of its topics.
+    /// An actor subscribed to everything lists every topic some actor
+    /// subscribes to by name.
+    ///
+    /// # Errors
+    ///
+    /// A `serde_json` error (none is expected for these values).
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        #[derive(serde::Serialize)]
+        struct Actor {
+            actor_id: String,
+            subscriptions: Vec<String>,
+        }
+        let named: std::collections::BTreeSet<String> = self
+            .subscriptions
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Subscription::Topics(topics) => Some(topics),
+                _ => None,
+            })
+            .flatten()
+            .map(|t| t.label().into_owned())
+            .collect();
+        let actors: Vec<Actor> = self
+            .subscriptions
+            .iter()
+            .map(|(id, subscription)| {
+                let mut subscriptions: Vec<String> = match subscription {
+                    Subscription::All => named.iter().cloned().collect(),
+                    Subscription::None => Vec::new(),
+                    Subscription::Topics(topics) => {
+                        topics.iter().map(|t| t.label().into_owned()).collect()
+                    }
+                };
+                subscriptions.sort();
+                Actor {
+                    actor_id: id.to_string(),
+                    subscriptions,
+                }
+            })
+            .collect();
+        serde_json::to_string_pretty(&actors)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::{Error, Result};
 /// | abort grace after the timeout | 1 s |
 /// | drain hop limit | 32 |
 /// | strict shutdown | off |
+/// | monitoring channel capacity (records queued for monitors) | 1024 |
 ///
 /// # Examples
 ///
@@ -34,6 +35,8 @@ use crate::{Error, Result};
 /// assert!(SupervisorConfig::default().with_broker_channel_capacity(0).validate().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct SupervisorConfig {
     broker_channel_capacity: usize,
     default_actor_channel_capacity: usize,
@@ -42,6 +45,7 @@ pub struct SupervisorConfig {
     shutdown_grace: Duration,
     drain_hop_limit: u32,
     strict_shutdown: bool,
+    monitoring_channel_capacity: usize,
 }
 
 impl Default for SupervisorConfig {
@@ -54,6 +58,7 @@ impl Default for SupervisorConfig {
             shutdown_grace: Duration::from_secs(1),
             drain_hop_limit: 32,
             strict_shutdown: false,
+            monitoring_channel_capacity: 1024,
         }
     }
 }
@@ -159,6 +164,21 @@ impl SupervisorConfig {
         self.strict_shutdown
     }
 
+    /// How many monitoring records may wait for the monitors (feature
+    /// `monitoring`). When the monitors fall that far behind, the actors
+    /// that produce records wait for them: no record is dropped, and memory
+    /// stays bounded. Default 1024.
+    #[must_use]
+    pub fn with_monitoring_channel_capacity(mut self, capacity: usize) -> Self {
+        self.monitoring_channel_capacity = capacity;
+        self
+    }
+
+    /// See [`with_monitoring_channel_capacity`](Self::with_monitoring_channel_capacity).
+    pub fn monitoring_channel_capacity(&self) -> usize {
+        self.monitoring_channel_capacity
+    }
+
     /// Check that every setting is usable.
     ///
     /// # Errors
@@ -171,6 +191,9 @@ impl SupervisorConfig {
         }
         if self.default_actor_channel_capacity == 0 {
             return Err(Error::ZeroCapacity("default_actor_channel_capacity"));
+        }
+        if self.monitoring_channel_capacity == 0 {
+            return Err(Error::ZeroCapacity("monitoring_channel_capacity"));
         }
         if self.default_max_events_per_tick == 0 {
             return Err(Error::InvalidConfig(

@@ -9,7 +9,10 @@
 //! `fan_out`, `fan_in`, `pipeline`, `bridged_pipeline`, `lanes_1_broker`,
 //! `lanes_2_brokers`, `lanes_4_brokers`, `scaling_10000`, `idle_stop_4`,
 //! `drain_stop`, `drain_running`, `old_one_to_one`, `old_scaling_10000`,
-//! `tokio_one_hop`, `tokio_two_hops`. Runs on a current-thread runtime.
+//! `tokio_one_hop`, `tokio_two_hops`, and with `--features monitoring`
+//! `one_to_one_monitored` and `fan_out_monitored` (`one_to_one` and
+//! `fan_out` with a no-op monitor registered). Runs on a current-thread
+//! runtime.
 //!
 //! With `PROFILE_RUNS=R` (and optionally `PROFILE_EVENTS=N`, default
 //! 20000) it runs exactly R runs of N events instead, for instruction
@@ -110,9 +113,11 @@ fn main() {
         measured += rt.block_on(run_once(&workload, EVENTS));
         runs += 1;
     }
+    let mean = measured / u32::try_from(runs).unwrap_or(u32::MAX);
+    // The figure in ns too, for scripts (`benches/monitoring-cost.sh`).
     println!(
-        "{workload}: {runs} runs, median-free mean {:?} per run",
-        measured / u32::try_from(runs).unwrap_or(u32::MAX)
+        "{workload}: {runs} runs, median-free mean {mean:?} per run ({} ns)",
+        mean.as_nanos()
     );
 }
 
@@ -138,6 +143,14 @@ async fn run_once(workload: &str, events: u64) -> Duration {
         "old_scaling_10000" => maiko_old::scaling(10_000, 2_000).await,
         "tokio_two_hops" => tokio_base::two_hops::<32>(events).await,
         "tokio_one_hop" => tokio_base::one_hop::<32>(events).await,
+        #[cfg(feature = "monitoring")]
+        "one_to_one_monitored" => maiko_now::one_to_one_monitored(events).await,
+        #[cfg(feature = "monitoring")]
+        "fan_out_monitored" => maiko_now::fan_out_monitored(events, 4).await,
+        #[cfg(not(feature = "monitoring"))]
+        "one_to_one_monitored" | "fan_out_monitored" => {
+            panic!("{workload} needs a build with --features monitoring")
+        }
         other => panic!("unknown workload {other}"),
     }
 }

@@ -19,6 +19,8 @@ use std::{
 
 use tokio::{sync::mpsc::Receiver, time::Instant};
 
+#[cfg(feature = "monitoring")]
+use super::monitor_hub::{MonitorHub, Record};
 use super::{
     broker::{Mail, close_and_count},
     cell::{Activity, ActorCell, Ending, Stage},
@@ -145,11 +147,34 @@ pub(crate) struct ActorTask<A: Actor, T> {
     pub(crate) cell: Arc<ActorCell>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_events_per_tick: usize,
+    /// Told of every event, step and error while any monitor watches.
+    #[cfg(feature = "monitoring")]
+    pub(crate) hub: Arc<MonitorHub<A::Event, T>>,
     pub(crate) _topic: PhantomData<fn() -> T>,
+}
+
+/// Tells the monitors that the actor stopped when its task ends, also when
+/// it is aborted.
+#[cfg(feature = "monitoring")]
+struct StopRecord<E: crate::Event, T: Topic<E>> {
+    hub: Arc<MonitorHub<E, T>>,
+    actor: crate::ActorId,
+}
+
+#[cfg(feature = "monitoring")]
+impl<E: crate::Event, T: Topic<E>> Drop for StopRecord<E, T> {
+    fn drop(&mut self) {
+        self.hub.stopped(&self.actor);
+    }
 }
 
 impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     pub(crate) async fn run(mut self) {
+        #[cfg(feature = "monitoring")]
+        let _stop_record = StopRecord {
+            hub: Arc::clone(&self.hub),
+            actor: self.cell.id.clone(),
+        };
         let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
             self.fail_before_start(error).await;
@@ -338,11 +363,25 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             actor,
             cell,
             shared,
+            #[cfg(feature = "monitoring")]
+            hub,
             ..
         } = self;
         let escalated = shared.is_escalated();
+        #[cfg(feature = "monitoring")]
+        let watched = hub.is_active();
         let mut settle = Batch::new(cell, shared, batch.len());
         for mail in batch.drain(..) {
+            #[cfg(feature = "monitoring")]
+            let topic = if watched {
+                let topic = T::from_event(mail.event());
+                let dispatched =
+                    Record::Dispatched(Arc::clone(&mail), topic.clone(), cell.id.clone());
+                hub.emit(dispatched).await;
+                Some(topic)
+            } else {
+                None
+            };
             if escalated {
                 settle.abandoned += 1;
                 continue;
@@ -351,12 +390,32 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 settle.lost += 1;
                 continue;
             }
+            // The logical clock orders monitoring records; it only moves
+            // while a monitor watches.
+            #[cfg(feature = "monitoring")]
+            let clock = if watched { cell.observe(mail.clock) } else { 0 };
+            #[cfg(feature = "monitoring")]
+            if let Some(topic) = &topic {
+                let delivered =
+                    Record::Delivered(Arc::clone(&mail), topic.clone(), cell.id.clone());
+                hub.emit(delivered).await;
+            }
             cell.enter_handler(mail.depth, mail.id());
             let result = run_as(cell, pin!(actor.handle_event(&mail)), || {
                 Activity::Handling(T::from_event(mail.event()).name())
             })
             .await;
             cell.leave_handler();
+            #[cfg(feature = "monitoring")]
+            if let (Some(topic), Ok(_)) = (topic, &result) {
+                let handled = Record::Handled {
+                    mail: Arc::clone(&mail),
+                    topic,
+                    receiver: cell.id.clone(),
+                    clock,
+                };
+                hub.emit(handled).await;
+            }
             match result {
                 Ok(Ok(())) => settle.handled += 1,
                 Ok(Err(Error::Interrupted)) => settle.interrupted += 1,
@@ -366,6 +425,11 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 Ok(Err(Error::Stopping)) if shared.is_stopping() => settle.handled += 1,
                 Ok(Err(error)) => {
                     settle.handled += 1;
+                    #[cfg(feature = "monitoring")]
+                    if watched {
+                        hub.emit(Record::Error(error.to_string(), cell.id.clone()))
+                            .await;
+                    }
                     on_error(actor, cell, error);
                 }
                 Err(panic) => {
@@ -381,9 +445,30 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             actor,
             cell,
             shared,
+            #[cfg(feature = "monitoring")]
+            hub,
             ..
         } = self;
+        #[cfg(feature = "monitoring")]
+        let watched = hub.is_active();
+        #[cfg(feature = "monitoring")]
+        if watched {
+            hub.emit(Record::StepEnter(cell.id.clone())).await;
+        }
         let result = run_as(cell, pin!(actor.step()), || Activity::Stepping).await;
+        #[cfg(feature = "monitoring")]
+        if watched {
+            match &result {
+                Ok(Ok(action)) => hub.emit(Record::StepExit(*action, cell.id.clone())).await,
+                Ok(Err(Error::Interrupted)) => {}
+                Ok(Err(Error::Stopping)) if shared.is_stopping() => {}
+                Ok(Err(error)) => {
+                    hub.emit(Record::Error(error.to_string(), cell.id.clone()))
+                        .await;
+                }
+                Err(_) => {}
+            }
+        }
         match result {
             Ok(Ok(action)) => match action {
                 StepAction::Continue => StepState::Ready,

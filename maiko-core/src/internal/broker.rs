@@ -41,6 +41,8 @@ use tokio::sync::mpsc::{
 };
 use tracing::{error, warn};
 
+#[cfg(feature = "monitoring")]
+use super::monitor_hub::{MonitorHub, Record};
 use super::{
     cell::{ActorCell, Stage, Status},
     shared::Shared,
@@ -67,6 +69,9 @@ pub(crate) struct Routes<E, T> {
     subscribers: Vec<Subscriber<E>>,
     by_topic: TopicMap<T, Vec<usize>>,
     to_all: Vec<usize>,
+    /// Told of overflows while any monitor watches.
+    #[cfg(feature = "monitoring")]
+    monitor: Arc<MonitorHub<E, T>>,
 }
 
 /// One broker of a supervisor, for the report: its name, and the events
@@ -184,6 +189,7 @@ impl<E> Drop for RoutedRun<'_, E> {
 }
 
 /// What became of one copy that was not made to wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Delivery {
     /// It is in the mailbox.
     Delivered,
@@ -246,11 +252,13 @@ impl<E> Drop for Copies<'_, E> {
 }
 
 impl<E: Event, T: Topic<E>> Routes<E, T> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(#[cfg(feature = "monitoring")] monitor: Arc<MonitorHub<E, T>>) -> Self {
         Self {
             subscribers: Vec::new(),
             by_topic: HashMap::default(),
             to_all: Vec::new(),
+            #[cfg(feature = "monitoring")]
+            monitor,
         }
     }
 
@@ -324,7 +332,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 continue;
             }
             let subscriber = &self.subscribers[index];
-            match Self::try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
+            match self.try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
                 Delivery::Delivered => run.add(index),
                 Delivery::Settled => shared.release(1),
                 Delivery::MustWait => {
@@ -341,10 +349,11 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         None
     }
 
-    /// Route the rest of an event whose copy at `blocked.position` must wait
-    /// for room: wait for it, then deliver the copies after it (waiting
-    /// again where a mailbox is full under `Block`). If the routing loop is
-    /// aborted meanwhile, the [`Copies`] guard settles what is left.
+    /// Route the rest of an event whose copy at `blocked.position` found
+    /// its mailbox full: report the overflow to the monitors if any watch,
+    /// apply the topic's policy (under `Block`, wait for room), then deliver
+    /// the copies after it the same way. If the routing loop is aborted
+    /// meanwhile, the [`Copies`] guard settles what is left.
     async fn finish(
         &self,
         blocked: Blocked<'_, E, T>,
@@ -368,22 +377,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             shared,
         };
         let count = copies.len();
-        let first = position;
         while copies.settled < count {
-            let position = copies.settled;
-            let index = self.index(targets, position);
-            let subscriber = &self.subscribers[index];
-            let delivered = if Some(index) == own {
-                false
-            } else if position == first {
-                Self::wait_for_room(subscriber, &mail, shared).await
-            } else {
-                match Self::try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
-                    Delivery::Delivered => true,
-                    Delivery::Settled => false,
-                    Delivery::MustWait => Self::wait_for_room(subscriber, &mail, shared).await,
-                }
-            };
+            let index = self.index(targets, copies.settled);
+            let delivered = Some(index) != own
+                && self
+                    .deliver_waiting(&self.subscribers[index], &mail, &topic, &mut policy, shared)
+                    .await;
             copies.settled += 1;
             if delivered {
                 run.add(index);
@@ -393,17 +392,81 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
     }
 
+    /// Deliver one copy, waiting for room under `Block`; `false` if it was
+    /// not delivered (then it is settled here).
+    async fn deliver_waiting(
+        &self,
+        subscriber: &Subscriber<E>,
+        mail: &Mail<E>,
+        topic: &T,
+        policy: &mut Option<OverflowPolicy>,
+        shared: &Shared,
+    ) -> bool {
+        match Self::offer(subscriber, mail, shared) {
+            Delivery::Delivered => return true,
+            Delivery::Settled => return false,
+            Delivery::MustWait => {}
+        }
+        let cell = &subscriber.cell;
+        let policy = *policy.get_or_insert_with(|| topic.overflow_policy());
+        #[cfg(feature = "monitoring")]
+        if self.monitor.is_active() {
+            let overflow =
+                Record::Overflow(Arc::clone(mail), topic.clone(), cell.id.clone(), policy);
+            self.monitor.emit(overflow).await;
+        }
+        match policy {
+            OverflowPolicy::Block => {
+                let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
+                if !delivered {
+                    // The actor closed its mailbox while we waited.
+                    Self::undeliverable(cell, shared);
+                }
+                delivered
+            }
+            OverflowPolicy::Drop | OverflowPolicy::Fail => {
+                Self::overflowed(cell, topic, policy);
+                false
+            }
+        }
+    }
+
     /// Try to put one copy into its subscriber's mailbox without waiting.
     /// A copy that is not delivered is settled here (its unit is the
-    /// caller's to release), except one that must wait for room.
+    /// caller's to release), except one that must wait: for room under
+    /// `Block`, or, while monitors watch, to report any overflow (which
+    /// takes a place in their queue, so it may wait too).
     #[inline]
     fn try_deliver(
+        &self,
         subscriber: &Subscriber<E>,
         mail: &Mail<E>,
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
         shared: &Shared,
     ) -> Delivery {
+        let offered = Self::offer(subscriber, mail, shared);
+        if offered != Delivery::MustWait {
+            return offered;
+        }
+        #[cfg(feature = "monitoring")]
+        if self.monitor.is_active() {
+            return Delivery::MustWait;
+        }
+        match *policy.get_or_insert_with(|| topic.overflow_policy()) {
+            OverflowPolicy::Block => Delivery::MustWait,
+            other => {
+                Self::overflowed(&subscriber.cell, topic, other);
+                Delivery::Settled
+            }
+        }
+    }
+
+    /// Offer one copy to its subscriber's mailbox: delivered, settled (the
+    /// actor no longer takes events), or `MustWait` if the mailbox is full
+    /// (the caller applies the topic's policy).
+    #[inline]
+    fn offer(subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> Delivery {
         let cell = &subscriber.cell;
         if cell.status() != Status::Running {
             Self::undeliverable(cell, shared);
@@ -412,30 +475,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
             // Counted by the caller's run of deliveries.
             Ok(()) => Delivery::Delivered,
-            Err(TrySendError::Full(_)) => {
-                match *policy.get_or_insert_with(|| topic.overflow_policy()) {
-                    OverflowPolicy::Block => Delivery::MustWait,
-                    OverflowPolicy::Drop => {
-                        cell.counters.dropped();
-                        warn!(
-                            actor = %cell.id,
-                            topic = %topic.name(),
-                            "mailbox full: event dropped under OverflowPolicy::Drop"
-                        );
-                        Delivery::Settled
-                    }
-                    OverflowPolicy::Fail => {
-                        cell.counters.lost(1, Stage::Broker);
-                        error!(
-                            actor = %cell.id,
-                            topic = %topic.name(),
-                            "mailbox full under OverflowPolicy::Fail: stopping the actor"
-                        );
-                        cell.fail(Error::MailboxOverflow(cell.id.clone()));
-                        Delivery::Settled
-                    }
-                }
-            }
+            Err(TrySendError::Full(_)) => Delivery::MustWait,
             Err(TrySendError::Closed(_)) => {
                 Self::undeliverable(cell, shared);
                 Delivery::Settled
@@ -443,14 +483,24 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
     }
 
-    /// Wait for room in a full mailbox under `Block`; `false` (settled
-    /// here) if the actor closed its mailbox meanwhile.
-    async fn wait_for_room(subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> bool {
-        let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
-        if !delivered {
-            Self::undeliverable(&subscriber.cell, shared);
+    /// Settle a copy that found its mailbox full under `Drop` or `Fail`.
+    fn overflowed(cell: &ActorCell, topic: &T, policy: OverflowPolicy) {
+        if policy == OverflowPolicy::Fail {
+            cell.counters.lost(1, Stage::Broker);
+            error!(
+                actor = %cell.id,
+                topic = %topic.name(),
+                "mailbox full under OverflowPolicy::Fail: stopping the actor"
+            );
+            cell.fail(Error::MailboxOverflow(cell.id.clone()));
+        } else {
+            cell.counters.dropped();
+            warn!(
+                actor = %cell.id,
+                topic = %topic.name(),
+                "mailbox full: event dropped under OverflowPolicy::Drop"
+            );
         }
-        delivered
     }
 
     /// Settle a copy meant for an actor whose mailbox no longer takes

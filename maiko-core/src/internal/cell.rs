@@ -13,7 +13,7 @@ use std::{
 use parking_lot::Mutex;
 
 use super::{gate::Origin, outbox::DEFAULT_BROKER};
-use crate::{ActorId, ActorOutcome, ActorReport, Error, EventId};
+use crate::{ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId};
 
 /// Whether an actor still takes events, as the routing loops see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +208,12 @@ pub(crate) struct ActorCell {
     /// `in_handler` is not 0; the source event of a `Context::forward`.
     /// Written and read by the actor's own task only, hence Relaxed.
     handling: [AtomicU64; 2],
+    /// The actor's logical clock (feature `monitoring`): one tick per
+    /// publish, and on handling an event at least one more than the
+    /// event's clock. Written by the actor's task (and by clones of its
+    /// context), read for the record's order; Relaxed.
+    #[cfg(feature = "monitoring")]
+    clock: AtomicU64,
     /// A [`Status`].
     status: AtomicU8,
     stop_requested: AtomicBool,
@@ -230,6 +236,8 @@ impl ActorCell {
             id,
             in_handler: AtomicU32::new(0),
             handling: [AtomicU64::new(0), AtomicU64::new(0)],
+            #[cfg(feature = "monitoring")]
+            clock: AtomicU64::new(0),
             status: AtomicU8::new(Status::Running as u8),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -257,6 +265,28 @@ impl ActorCell {
         self.handling[1].store(id as u64, Ordering::Relaxed);
         self.in_handler
             .store(depth.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The clock for a publish by this actor. A load and a store, not a
+    /// locked read-modify-write: the actor's own task is the one that
+    /// publishes (a clone of its context in another task may repeat a
+    /// value, which only leaves two records of equal rank in the order).
+    #[cfg(feature = "monitoring")]
+    #[inline]
+    pub(crate) fn tick(&self) -> u64 {
+        let now = self.clock.load(Ordering::Relaxed) + 1;
+        self.clock.store(now, Ordering::Relaxed);
+        now
+    }
+
+    /// Handling an event published at `clock`: the actor's clock moves past
+    /// it; returns the clock of this handling.
+    #[cfg(feature = "monitoring")]
+    #[inline]
+    pub(crate) fn observe(&self, clock: u64) -> u64 {
+        let now = self.clock.load(Ordering::Relaxed).max(clock) + 1;
+        self.clock.store(now, Ordering::Relaxed);
+        now
     }
 
     /// The id of the event being handled, if the actor is in a handler.
@@ -355,8 +385,50 @@ impl ActorCell {
         }
     }
 
+    /// Whether the actor's task has recorded how it ended.
+    #[cfg(feature = "test-harness")]
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ending.lock().is_some()
+    }
+
     pub(crate) fn set_ending(&self, ending: Ending) {
         *self.ending.lock() = Some(ending);
+    }
+
+    /// This actor's live figures.
+    pub(crate) fn figures(&self) -> ActorFigures {
+        let c = &self.counters;
+        let load = Counters::load;
+        let (routed, handled, dropped, lost, abandoned, interrupted) = (
+            load(&c.routed),
+            load(&c.handled),
+            load(&c.dropped),
+            load(&c.lost),
+            load(&c.abandoned),
+            load(&c.interrupted),
+        );
+        let activity = self.activity();
+        let ended = self.ending.lock().is_some();
+        let state = match (ended, self.status()) {
+            (true, _) => ActorState::Ended(self.report(false).outcome),
+            (false, Status::Failed) => ActorState::Failing,
+            (false, Status::SelfStopped) => ActorState::Stopping,
+            (false, Status::Running) if activity == Activity::Starting => ActorState::Starting,
+            (false, Status::Running) => ActorState::Running,
+        };
+        let settled = handled + dropped + lost + abandoned + interrupted;
+        ActorFigures {
+            actor: self.id.clone(),
+            routed,
+            handled,
+            dropped,
+            lost,
+            abandoned,
+            interrupted,
+            queued: routed.saturating_sub(settled),
+            state,
+            doing: activity.describe(),
+        }
     }
 
     /// This actor's entry in the shutdown report, once its task has ended

@@ -22,6 +22,8 @@ use tokio::{task::JoinSet, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
+#[cfg(feature = "monitoring")]
+use super::monitor_hub::DrainMonitors;
 use super::{broker::BrokerCell, cell::ActorCell, shared::Shared};
 use crate::{ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
 
@@ -44,6 +46,9 @@ pub(crate) struct MemberTasks {
     /// Fired when this member's actors may run `on_shutdown` (`None`: they
     /// need not wait).
     pub(crate) turn: Option<CancellationToken>,
+    /// This member's monitors, to be given every record before the report.
+    #[cfg(feature = "monitoring")]
+    pub(crate) monitors: Option<Arc<dyn DrainMonitors>>,
 }
 
 /// The shutdown of everything behind one gate.
@@ -92,6 +97,8 @@ impl Coordinator {
         if !drained {
             self.escalate(&mut marks).await;
         }
+        #[cfg(feature = "monitoring")]
+        self.drain_monitors().await;
 
         let solo = self.members.len() == 1;
         let reports: Vec<ShutdownReport> = self
@@ -116,6 +123,26 @@ impl Coordinator {
             reports,
             deadline_hit: !drained,
             total: stop_at.elapsed(),
+        }
+    }
+
+    /// Let every member's monitors receive every record, so that a monitor's
+    /// figures are complete when `stop()` returns; bounded by the grace, as
+    /// a monitor stuck in a callback must not hold the shutdown.
+    #[cfg(feature = "monitoring")]
+    async fn drain_monitors(&self) {
+        let all = async {
+            for member in &self.members {
+                if let Some(monitors) = &member.monitors {
+                    monitors.drained().await;
+                }
+            }
+        };
+        if tokio::time::timeout(self.root.shutdown_grace(), all)
+            .await
+            .is_err()
+        {
+            warn!("monitors did not take every record within the grace");
         }
     }
 
@@ -241,6 +268,7 @@ fn report(
             .iter()
             .map(|b| BrokerReport::new(b.name, b.unrouted()))
             .collect(),
+        monitor_records_lost: shared.monitor_records_lost(),
         deadline_hit,
         aborted_by_signal: shared.abort_now(),
         timeout: shared.shutdown_timeout(),
@@ -263,6 +291,8 @@ pub(crate) fn report_of_nothing(shared: &Arc<Shared>) -> ShutdownReport {
         brokers: Vec::new(),
         cells: Vec::new(),
         turn: None,
+        #[cfg(feature = "monitoring")]
+        monitors: None,
     };
     report(&nothing, 0, Instant::now(), &Marks::default(), false)
 }

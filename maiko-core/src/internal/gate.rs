@@ -86,6 +86,16 @@ pub(crate) struct StopOutcome {
     pub(crate) closed_now: bool,
 }
 
+/// Outcome of [`Gate::release`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Released {
+    /// This call brought the in-flight count to zero.
+    pub(crate) idle: bool,
+    /// This call moved the gate to `CLOSED`; the caller must wake the
+    /// brokers.
+    pub(crate) closed: bool,
+}
+
 /// The stop-gate shared by every publisher of one supervisor.
 #[derive(Debug)]
 pub(crate) struct Gate {
@@ -171,26 +181,28 @@ impl Gate {
         }
     }
 
-    /// Finish `n` units. Returns `true` if this call closed the gate (the
-    /// count reached zero while `DRAINING`); the caller must then wake the
-    /// brokers.
+    /// Finish `n` units. The outcome says whether this call brought the
+    /// count to zero and whether that closed the gate (while `DRAINING`);
+    /// the caller must then wake the brokers.
     #[inline]
-    pub(crate) fn release(&self, n: u64) -> bool {
+    pub(crate) fn release(&self, n: u64) -> Released {
         if n == 0 {
-            return false;
+            return Released::default();
         }
         let previous = self.word.fetch_sub(n * ONE, Ordering::AcqRel);
         debug_assert!(previous >> 2 >= n, "gate count underflow");
-        if previous >> 2 == n && previous & STATE_MASK == DRAINING {
+        if previous >> 2 != n {
+            return Released::default();
+        }
+        let closed = previous & STATE_MASK == DRAINING
             // We brought the count to zero in DRAINING. Someone may have
             // been admitted in between (a handler publish), so close with a
             // compare-and-swap on the exact word we expect.
-            return self
+            && self
                 .word
                 .compare_exchange(DRAINING, CLOSED, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
-        }
-        false
+        Released { idle: true, closed }
     }
 
     /// A stop request: `OPEN` becomes `DRAINING` (or `CLOSED` in strict mode,
@@ -294,8 +306,8 @@ mod tests {
         gate.admit(Origin::Outside).unwrap();
         gate.add(1);
         gate.request_stop();
-        assert!(!gate.release(1));
-        assert!(gate.release(1));
+        assert!(!gate.release(1).closed);
+        assert!(gate.release(1).closed);
         assert_eq!(gate.state(), CLOSED);
         assert_eq!(gate.admit(HANDLER), None);
     }
@@ -315,7 +327,7 @@ mod tests {
         gate.admit(Origin::Outside).unwrap();
         assert!(gate.request_stop().closed_now);
         assert_eq!(gate.admit(HANDLER), None);
-        assert!(!gate.release(1));
+        assert!(!gate.release(1).closed);
     }
 
     #[test]
@@ -327,6 +339,6 @@ mod tests {
         assert_eq!(gate.state(), CLOSED);
         assert_eq!(gate.in_flight(), 1);
         assert!(!gate.force_close());
-        assert!(!gate.release(1));
+        assert!(!gate.release(1).closed);
     }
 }

@@ -340,7 +340,7 @@ impl World {
 
     /// Release the unit of a handled event, which may close the gate.
     fn release(&self) {
-        if self.gate.release(1) {
+        if self.gate.release(1).closed {
             self.on_closed(true);
         }
     }

@@ -20,6 +20,8 @@
 //!   accounting ([`cell::Counters`], whose invariant is the report's balance);
 //! - [`wiring`]: registration before `start()` and the spawning it does;
 //! - [`guard`]: running actor code with panics caught and waits recorded;
+//! - `monitor_hub` (feature `monitoring`): the queue of records for the
+//!   monitors and the task that delivers them;
 //! - [`sync`]: the gate's atomics, swapped for loom's in the model check.
 
 pub(crate) mod actor_loop;
@@ -28,6 +30,8 @@ pub(crate) mod cell;
 pub(crate) mod coordinator;
 pub(crate) mod gate;
 pub(crate) mod guard;
+#[cfg(feature = "monitoring")]
+pub(crate) mod monitor_hub;
 pub(crate) mod outbox;
 pub(crate) mod publish;
 pub(crate) mod shared;

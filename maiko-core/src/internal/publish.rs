@@ -55,7 +55,7 @@ impl<'a, E> Publisher<'a, E> {
         self,
         event: E,
         parent: Option<EventId>,
-    ) -> Result<(), SendError<E>> {
+    ) -> Result<EventId, SendError<E>> {
         let shared = self.shared;
         if !shared.precheck(self.origin) {
             return Err(SendError::stopping(event));
@@ -85,12 +85,16 @@ impl<'a, E> Publisher<'a, E> {
         let Some(depth) = shared.admit(self.origin) else {
             return Err(SendError::stopping(event));
         };
-        permit.send(Arc::new(Envelope::stamped(
-            event,
-            self.id.clone(),
-            parent,
-            depth,
-        )));
-        Ok(())
+        #[cfg(feature = "monitoring")]
+        let clock = match self.cell {
+            Some((cell, _)) => cell.tick(),
+            None => shared.outside_tick(),
+        };
+        #[cfg(not(feature = "monitoring"))]
+        let clock = 0;
+        let envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock);
+        let id = envelope.id();
+        permit.send(Arc::new(envelope));
+        Ok(id)
     }
 }

@@ -33,7 +33,7 @@ use std::{
     future::Future,
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering, fence},
     },
     time::Duration,
 };
@@ -42,8 +42,11 @@ use parking_lot::Mutex;
 use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::gate::{CLOSED, Gate, OPEN, Origin};
-use crate::{ShutdownReport, SupervisorConfig};
+use super::{
+    cell::ActorCell,
+    gate::{CLOSED, Gate, OPEN, Origin},
+};
+use crate::{ShutdownReport, Snapshot, SupervisorConfig};
 
 /// What every part of one supervisor shares: the gate and the shutdown's
 /// signals, times and report.
@@ -74,9 +77,21 @@ pub(crate) struct Shared {
     rejected: AtomicU64,
     /// Set by a second signal: skip the grace and abort at once.
     abort_now: AtomicBool,
+    /// Woken when the in-flight count reaches zero, for those waiting in
+    /// [`Shared::quiescent`]; `idle_waiters` says whether anyone is.
+    idle: Notify,
+    idle_waiters: AtomicU64,
+    /// The logical clock of publishes from outside the actors (the
+    /// supervisor, its handles), for the order of monitoring records.
+    #[cfg(feature = "monitoring")]
+    outside_clock: AtomicU64,
+    /// Monitoring records lost because their producer was aborted.
+    monitor_records_lost: AtomicU64,
     stop_requested_at: Mutex<Option<Instant>>,
     gate_closed_at: Mutex<Option<Instant>>,
     report: Mutex<Option<ShutdownReport>>,
+    /// Every actor registered on this supervisor, for its live figures.
+    cells: Mutex<Vec<Arc<ActorCell>>>,
     shutdown_timeout: Duration,
     shutdown_grace: Duration,
 }
@@ -96,9 +111,15 @@ impl Shared {
             failure: Notify::new(),
             rejected: AtomicU64::new(0),
             abort_now: AtomicBool::new(false),
+            idle: Notify::new(),
+            idle_waiters: AtomicU64::new(0),
+            #[cfg(feature = "monitoring")]
+            outside_clock: AtomicU64::new(0),
+            monitor_records_lost: AtomicU64::new(0),
             stop_requested_at: Mutex::new(None),
             gate_closed_at: Mutex::new(None),
             report: Mutex::new(None),
+            cells: Mutex::new(Vec::new()),
             shutdown_timeout: config.shutdown_timeout(),
             shutdown_grace: config.shutdown_grace(),
         }
@@ -191,13 +212,70 @@ impl Shared {
     }
 
     /// Finish `n` units of work. If this brings the count to zero while the
-    /// gate drains, the gate closes and the routing loops are woken.
+    /// gate drains, the gate closes and the routing loops are woken; at
+    /// zero, anyone waiting in [`quiescent`](Self::quiescent) is woken.
     #[inline]
     pub(crate) fn release(&self, n: u64) {
         let root = self.root();
-        if root.gate.release(n) {
+        let released = root.gate.release(n);
+        if released.closed {
             root.on_closed();
         }
+        if released.idle {
+            root.wake_idle();
+        }
+    }
+
+    /// The count reached zero: wake the waiters of `quiescent`, if any.
+    #[cold]
+    fn wake_idle(&self) {
+        // SeqCst, with the waiter's SeqCst increment before its count
+        // check: either the waiter sees the zero, or this sees the waiter.
+        fence(Ordering::SeqCst);
+        if self.idle_waiters.load(Ordering::SeqCst) > 0 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Resolves once nothing accepted is still unhandled (the in-flight
+    /// count is zero), at once if that is so now. No timer, no polling: it
+    /// is woken by the release that reaches zero.
+    #[cfg(feature = "test-harness")]
+    pub(crate) async fn quiescent(&self) {
+        let root = self.root();
+        loop {
+            let notified = root.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            root.idle_waiters.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            let idle = root.gate.in_flight() == 0;
+            if !idle {
+                notified.await;
+            }
+            root.idle_waiters.fetch_sub(1, Ordering::SeqCst);
+            if idle || root.gate.in_flight() == 0 {
+                return;
+            }
+        }
+    }
+
+    /// The next tick of the outside publishers' logical clock.
+    #[cfg(feature = "monitoring")]
+    #[inline]
+    pub(crate) fn outside_tick(&self) -> u64 {
+        self.outside_clock.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// A monitoring record was lost (its producer was aborted).
+    #[cfg(feature = "monitoring")]
+    pub(crate) fn count_monitor_record_lost(&self) {
+        self.monitor_records_lost.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Monitoring records lost so far.
+    pub(crate) fn monitor_records_lost(&self) -> u64 {
+        self.monitor_records_lost.load(Ordering::Relaxed)
     }
 
     /// Units accepted and not yet finished.
@@ -319,6 +397,11 @@ impl Shared {
         self.root().failure.notified()
     }
 
+    /// Whether this supervisor's shutdown has finished.
+    pub(crate) fn has_finished(&self) -> bool {
+        self.finished.is_cancelled()
+    }
+
     /// Resolves when this supervisor's shutdown has finished and its report
     /// is stored.
     pub(crate) fn finished(&self) -> impl Future<Output = ()> + Send + '_ {
@@ -352,6 +435,38 @@ impl Shared {
     pub(crate) fn store_report(&self, report: ShutdownReport) {
         *self.report.lock() = Some(report);
         self.finished.cancel();
+    }
+
+    /// An actor was registered on this supervisor.
+    pub(crate) fn add_cell(&self, cell: Arc<ActorCell>) {
+        self.cells.lock().push(cell);
+    }
+
+    /// Whether the actor named `actor` is running (registered, its task
+    /// not ended) and whether it has stopped (its task ended).
+    #[cfg(feature = "test-harness")]
+    pub(crate) fn liveness(&self, actor: &crate::ActorId) -> (bool, bool) {
+        match self.cells.lock().iter().find(|c| &c.id == actor) {
+            Some(cell) => {
+                // An aborted task records nothing; the shutdown's end says
+                // every task has ended.
+                let ended = cell.has_ended() || self.has_finished();
+                (!ended, ended)
+            }
+            None => (false, false),
+        }
+    }
+
+    /// This supervisor's live figures.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let actors = self.cells.lock().iter().map(|c| c.figures()).collect();
+        Snapshot {
+            actors,
+            in_flight: self.in_flight(),
+            rejected: self.rejected(),
+            stopping: self.is_stopping(),
+            finished: self.has_finished(),
+        }
     }
 
     /// The report, once the shutdown has finished.

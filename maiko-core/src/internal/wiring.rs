@@ -18,6 +18,8 @@ use tokio::{
     task::JoinSet,
 };
 
+#[cfg(feature = "monitoring")]
+use super::monitor_hub::MonitorHub;
 use super::{
     actor_loop::{ActorTask, Mailbox},
     broker::{BrokerCell, Mail, Routes, Subscriber, TopicMap, routing_loop},
@@ -58,6 +60,8 @@ pub(crate) struct Setup<E, T> {
     tasks: Vec<ActorFuture>,
     cells: Vec<Arc<ActorCell>>,
     names: HashSet<ActorId>,
+    #[cfg(feature = "monitoring")]
+    hub: Arc<MonitorHub<E, T>>,
 }
 
 fn broker_of<E: Event, T: Topic<E>>(event: &E) -> &'static str {
@@ -70,6 +74,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
         config: &SupervisorConfig,
         shared: Arc<Shared>,
         supervisor: ActorId,
+        #[cfg(feature = "monitoring")] hub: Arc<MonitorHub<E, T>>,
     ) -> (Self, Arc<Outbox<E>>) {
         let broker_capacity = config.broker_channel_capacity().max(1);
         let (outbox, receiver) = Outbox::new(broker_capacity, broker_of::<E, T>);
@@ -78,11 +83,16 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             shared,
             supervisor,
             broker_capacity,
-            routes: Routes::new(),
+            routes: Routes::new(
+                #[cfg(feature = "monitoring")]
+                Arc::clone(&hub),
+            ),
             publishers: vec![(Arc::clone(&outbox), receiver)],
             tasks: Vec::new(),
             cells: Vec::new(),
             names: HashSet::new(),
+            #[cfg(feature = "monitoring")]
+            hub,
         };
         (setup, outbox)
     }
@@ -150,10 +160,15 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             cell: Arc::clone(&cell),
             shared: Arc::clone(&self.shared),
             max_events_per_tick: config.max_events_per_tick(),
+            #[cfg(feature = "monitoring")]
+            hub: Arc::clone(&self.hub),
             _topic: PhantomData,
         };
+        #[cfg(feature = "monitoring")]
+        self.hub.registered(&cell.id);
         self.tasks.push(Box::pin(task.run()));
         self.names.insert(cell.id.clone());
+        self.shared.add_cell(Arc::clone(&cell));
         self.cells.push(cell);
         Ok(ctx.cell.id.clone())
     }
@@ -229,6 +244,8 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             actors.spawn(task);
         }
         MemberTasks {
+            #[cfg(feature = "monitoring")]
+            monitors: Some(self.hub as Arc<dyn super::monitor_hub::DrainMonitors>),
             turn: shared.turn().cloned(),
             shared,
             actors,

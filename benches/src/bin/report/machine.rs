@@ -10,7 +10,8 @@ fn command(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// The machine table: date, CPUs, compiler, commit, profile.
+/// The machine table: date, CPUs, compiler, commit, maiko's features,
+/// profile.
 pub fn machine() -> Vec<(String, String)> {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -48,6 +49,15 @@ pub fn machine() -> Vec<(String, String)> {
                 Some(c) => c,
                 None => "unknown".into(),
             },
+        ),
+        (
+            "maiko features".into(),
+            if cfg!(feature = "monitoring") {
+                "default + monitoring (a monitor is registered only in the rows that say so)"
+            } else {
+                "default"
+            }
+            .into(),
         ),
         (
             "profile".into(),

@@ -7,7 +7,10 @@ use maiko_benches::{BACKLOG, memory::IDLE_ACTORS};
 use crate::{
     measure::FLAVORS,
     memory::Memory,
-    tables::{EVENTS, SCALING_EVENTS, STOP_REPEAT_FACTOR, Table, stop_sizes_with_extra_repeats},
+    tables::{
+        EVENTS, MAIKO, MAIKO_MONITORED, SCALING_EVENTS, STOP_REPEAT_FACTOR, Table,
+        stop_sizes_with_extra_repeats,
+    },
     targets::Target,
 };
 
@@ -195,7 +198,33 @@ fn workloads(s: &mut String, tables: &[Table]) {
             let _ = writeln!(s, "{line}|");
         }
         let _ = writeln!(s);
+        if let Some(sentence) = monitor_cost(table) {
+            let _ = writeln!(s, "{sentence}\n");
+        }
     }
+}
+
+/// The sentence under a table with a [`MAIKO_MONITORED`] row: what the
+/// no-op monitor costs per event on each runtime.
+fn monitor_cost(table: &Table) -> Option<String> {
+    let costs: Vec<String> = FLAVORS
+        .iter()
+        .enumerate()
+        .filter_map(|(flavor, label)| {
+            let (extra, ratio) = table.monitor_cost(flavor)?;
+            Some(format!(
+                "{extra:+.0} ns per event on {label} ({})",
+                fmt_ratio(Some(ratio))
+            ))
+        })
+        .collect();
+    (!costs.is_empty()).then(|| {
+        format!(
+            "Cost of a registered no-op monitor (\"{MAIKO_MONITORED}\" minus \"{MAIKO}\", \
+             same build and run, feature `monitoring`): {}.",
+            and_list(&costs)
+        )
+    })
 }
 
 #[cfg(test)]

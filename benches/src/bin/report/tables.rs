@@ -27,6 +27,9 @@ const STOP_EXTRA_REPEATS_BELOW: usize = 1_000;
 // Systems, as row names.
 pub const MAIKO: &str = "maiko";
 pub const MAIKO_RUNNING: &str = "maiko, running";
+/// maiko with a no-op monitor registered (feature `monitoring`; rows of
+/// `one_to_one/32B` and `fan_out/4`).
+pub const MAIKO_MONITORED: &str = "maiko, no-op monitor registered";
 pub const MAIKO_OLD: &str = "maiko 0.3.1";
 pub const TOKIO_1: &str = "tokio mpsc, one hop";
 pub const TOKIO_2: &str = "tokio mpsc, two hops (forwarder)";
@@ -191,6 +194,14 @@ impl Table {
         Some(self.get(MAIKO, flavor)? / self.get(system, flavor)?)
     }
 
+    /// What registering a no-op monitor costs on `flavor`: the
+    /// [`MAIKO_MONITORED`] figure minus maiko's, and divided by it; `None`
+    /// in a table without that row.
+    pub fn monitor_cost(&self, flavor: usize) -> Option<(f64, f64)> {
+        let (with, without) = (self.get(MAIKO_MONITORED, flavor)?, self.get(MAIKO, flavor)?);
+        Some((with - without, with / without))
+    }
+
     /// The ratio shown in `system`'s row, as [`Self::ratios`] says; `None`
     /// in the reference row or when a figure is missing.
     pub fn shown_ratio(&self, system: &str, flavor: usize) -> Option<f64> {
@@ -228,6 +239,12 @@ fn one_to_one<const N: usize>(bench: &Bench) -> Table {
     measure(bench, &mut t, MAIKO, EVENTS, r, || {
         maiko_now::one_to_one::<N>(EVENTS)
     });
+    #[cfg(feature = "monitoring")]
+    if N == 32 {
+        measure(bench, &mut t, MAIKO_MONITORED, EVENTS, r, || {
+            maiko_now::one_to_one_monitored(EVENTS)
+        });
+    }
     measure(bench, &mut t, TOKIO_1, EVENTS, r, || {
         tokio_base::one_hop::<N>(EVENTS)
     });
@@ -261,6 +278,10 @@ fn throughput(bench: &Bench) -> Vec<Table> {
     );
     measure(bench, &mut t, MAIKO, EVENTS, r, || {
         maiko_now::fan_out(EVENTS, 4)
+    });
+    #[cfg(feature = "monitoring")]
+    measure(bench, &mut t, MAIKO_MONITORED, EVENTS, r, || {
+        maiko_now::fan_out_monitored(EVENTS, 4)
     });
     measure(bench, &mut t, TOKIO_RAW_4, EVENTS, r, || {
         tokio_base::fan_out(EVENTS, 4)
@@ -589,6 +610,22 @@ mod tests {
         assert_eq!(over.shown_ratio("a", 0), None);
         assert_eq!(over.shown_ratio("b", 0), Some(0.5));
         assert_eq!(over.ratios.header(), "÷ a");
+    }
+
+    #[test]
+    fn monitor_cost_is_the_difference_and_the_ratio() {
+        let mut table = Table::new("k".into(), "t".into(), "ns/event", "");
+        table.rows.push(Row {
+            system: MAIKO,
+            ns: [Some(200.0), Some(100.0)],
+        });
+        assert_eq!(table.monitor_cost(0), None);
+        table.rows.push(Row {
+            system: MAIKO_MONITORED,
+            ns: [Some(250.0), None],
+        });
+        assert_eq!(table.monitor_cost(0), Some((50.0, 1.25)));
+        assert_eq!(table.monitor_cost(1), None);
     }
 
     #[test]
