@@ -507,6 +507,23 @@ impl GroupHandle {
         self.core.root.is_stopping()
     }
 
+    /// Resolves when the group's shutdown starts: for an HTTP server's
+    /// graceful shutdown, say.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.core.root.stopping_owned()
+    }
+
+    /// Cut the shutdown short, as a second signal does: start it if needed,
+    /// skip the rest of the drain and the grace, abandon what is left and
+    /// abort what is still running.
+    pub fn abort(&self) {
+        self.core.root.escalate();
+    }
+
     /// Wait until the group's shutdown has finished and return its report.
     /// Does not start a shutdown by itself.
     ///

@@ -109,6 +109,23 @@ impl<E> SupervisorHandle<E> {
         self.shared.request_stop();
     }
 
+    /// Resolves when a shutdown starts: for an HTTP server's graceful
+    /// shutdown, say (`axum::serve(..).with_graceful_shutdown(handle.stopping())`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.shared.stopping_owned()
+    }
+
+    /// Cut the shutdown short, as a second signal does: start it if needed,
+    /// skip the rest of the drain and the grace, abandon what is left and
+    /// abort what is still running. The report says so.
+    pub fn abort(&self) {
+        self.shared.escalate();
+    }
+
     /// The supervisor's live figures: per actor, what was routed to it,
     /// handled, queued, and its state; cheap enough to poll every second
     /// (see [`Snapshot`]).
