@@ -96,6 +96,25 @@ impl<E: crate::Event> Context<E> {
         self.publisher().publish(event, None).await.map(drop)
     }
 
+    /// Publish an event as [`publish`](Self::publish) does, and get a
+    /// [`Delivery`](crate::Delivery) that resolves once every subscriber
+    /// has handled it (see
+    /// [`SupervisorHandle::send_tracked`](crate::SupervisorHandle::send_tracked)).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_tracked(
+        &self,
+        event: E,
+    ) -> std::result::Result<crate::Delivery, SendError<E>> {
+        self.publisher().publish_tracked(event, None).await
+    }
+
     /// Publish an event into another supervisor of the same
     /// [`ShutdownGroup`](crate::ShutdownGroup), through its handle, under
     /// this actor's id; called from a handler, the event is marked as a
@@ -186,6 +205,52 @@ impl<E> Context<E> {
     #[inline]
     pub fn actor_name(&self) -> &str {
         self.cell.id.as_str()
+    }
+
+    /// Finish the event being handled later: until the returned
+    /// [`Completion`](crate::Completion) is completed, the event counts as
+    /// unhandled (the shutdown's drain waits for it, and a tracked
+    /// [`Delivery`](crate::Delivery) of it stays pending), while the actor
+    /// goes on with its next event as soon as the handler returns.
+    ///
+    /// Call it from `handle_event`, at most once per event; elsewhere (or a
+    /// second time) the completion returned is inert
+    /// ([`Completion::is_live`](crate::Completion::is_live) is false).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use maiko_core::{Actor, Context, Envelope, Event, Result};
+    ///
+    /// #[derive(Clone)]
+    /// struct Write(Vec<u8>);
+    /// impl Event for Write {}
+    ///
+    /// struct Writer { ctx: Context<Write> }
+    ///
+    /// impl Actor for Writer {
+    ///     type Event = Write;
+    ///     async fn handle_event(&mut self, envelope: &Envelope<Write>) -> Result {
+    ///         let done = self.ctx.defer();
+    ///         let bytes = envelope.event().0.clone();
+    ///         tokio::spawn(async move {
+    ///             // ... write `bytes` somewhere, wait for the acknowledgement ...
+    ///             let _ = bytes;
+    ///             done.complete();
+    ///         });
+    ///         Ok(()) // the next event is handled meanwhile
+    ///     }
+    /// }
+    /// ```
+    pub fn defer(&self) -> crate::Completion {
+        if !self.cell.defer() {
+            return crate::Completion::new(None);
+        }
+        crate::Completion::new(Some(crate::delivery::Deferred {
+            cell: Arc::clone(&self.cell),
+            shared: Arc::clone(&self.shared),
+            tracker: self.cell.take_tracker(),
+        }))
     }
 
     /// Whether this actor's channel to the broker is full, so a publish

@@ -1,6 +1,6 @@
-use std::{fmt, hash};
+use std::{fmt, hash, sync::Arc};
 
-use crate::{ActorId, EventId, Meta};
+use crate::{ActorId, EventId, Meta, internal::tracker::Tracker};
 
 /// An event together with its [`Meta`]: the unit that travels through the
 /// runtime, shared by all subscribers behind one `Arc`.
@@ -41,6 +41,9 @@ pub struct Envelope<E> {
     #[cfg_attr(feature = "serde", serde(skip))]
     #[cfg_attr(not(feature = "monitoring"), allow(dead_code))]
     pub(crate) clock: u64,
+    /// For a tracked publish: what became of each copy.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) tracker: Option<Arc<Tracker>>,
 }
 
 impl<E> Envelope<E> {
@@ -52,6 +55,7 @@ impl<E> Envelope<E> {
             event,
             depth: 0,
             clock: 0,
+            tracker: None,
         }
     }
 
@@ -61,12 +65,14 @@ impl<E> Envelope<E> {
         parent_id: Option<EventId>,
         depth: u32,
         clock: u64,
+        tracker: Option<Arc<Tracker>>,
     ) -> Self {
         Self {
             meta: Meta::unstamped(actor_id, parent_id),
             event,
             depth,
             clock,
+            tracker,
         }
     }
 
@@ -78,6 +84,7 @@ impl<E> Envelope<E> {
             event,
             depth: 0,
             clock: 0,
+            tracker: None,
         }
     }
 

@@ -1,7 +1,7 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use crate::{
-    ActorId, SendError, ShutdownReport, Snapshot,
+    ActorId, Delivery, SendError, ShutdownReport, Snapshot,
     internal::{outbox::Outbox, publish::Publisher, shared::Shared},
 };
 
@@ -95,6 +95,26 @@ impl<E> SupervisorHandle<E> {
     ) -> Result<crate::EventId, SendError<E>> {
         Publisher::outside(&self.shared, &self.outbox, sender)
             .publish(event, parent)
+            .await
+    }
+
+    /// Publish as [`send`](Self::send) does, and get a [`Delivery`] that
+    /// resolves once every subscriber has handled the event, or with what
+    /// happened instead (for an HTTP endpoint that answers after the work
+    /// is done, or a bridge that acknowledges a message only then).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send): the event handed back if the runtime is
+    /// stopping.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send). Dropping the [`Delivery`] later changes
+    /// nothing for the event.
+    pub async fn send_tracked(&self, event: E) -> Result<Delivery, SendError<E>> {
+        Publisher::outside(&self.shared, &self.outbox, &self.id)
+            .publish_tracked(event, None)
             .await
     }
 

@@ -90,6 +90,27 @@
 //! to G7 hold for the group as a whole, across members. Members then finish
 //! in the order they were added, and one deadline bounds them all.
 //!
+//! # Knowing when an event is done
+//!
+//! A tracked publish ([`SupervisorHandle::send_tracked`](crate::SupervisorHandle::send_tracked),
+//! [`Supervisor::send_tracked`](crate::Supervisor::send_tracked),
+//! [`Context::send_tracked`](crate::Context::send_tracked)) passes the same
+//! gate and returns a [`Delivery`](crate::Delivery) with the acceptance. It
+//! resolves when every copy of the event is settled, with the same five
+//! outcomes the report counts (handled, dropped, lost, abandoned,
+//! interrupted), so it always resolves: by the handlers, or at the latest
+//! when the deadline settles what is left. An untracked publish pays
+//! nothing for it (one `Option` check where a copy is settled).
+//!
+//! A handler that finishes its event elsewhere (waits for a remote
+//! acknowledgement, writes on another thread) calls
+//! [`Context::defer`](crate::Context::defer) and returns; the actor goes on
+//! with its next event. The deferred event keeps its unit in the gate until
+//! its [`Completion`](crate::Completion) is completed (handled), failed or
+//! dropped (lost), so the drain waits for it as it waits for a handler (G1,
+//! G3: bounded by the deadline, after which a completion still out counts as
+//! abandoned).
+//!
 //! # The deadline
 //!
 //! If the drain has not finished after the

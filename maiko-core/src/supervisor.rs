@@ -277,6 +277,28 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         self.publisher().publish(event, None).await.map(drop)
     }
 
+    /// Publish as [`publish`](Self::publish) does, and get a
+    /// [`Delivery`](crate::Delivery) that resolves once every subscriber
+    /// has handled the event (see
+    /// [`SupervisorHandle::send_tracked`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_tracked(
+        &self,
+        event: E,
+    ) -> std::result::Result<crate::Delivery, SendError<E>> {
+        if let Err(error) = self.usable() {
+            return Err(SendError::new(error, event));
+        }
+        self.publisher().publish_tracked(event, None).await
+    }
+
     fn publisher(&self) -> Publisher<'_, E> {
         Publisher::outside(&self.shared, &self.outbox, &self.id)
     }

@@ -22,10 +22,11 @@ use tokio::{sync::mpsc::Receiver, time::Instant};
 #[cfg(feature = "monitoring")]
 use super::monitor_hub::{MonitorHub, Record};
 use super::{
-    broker::{Mail, close_and_count},
+    broker::{Mail, close_and_drain},
     cell::{Activity, ActorCell, Ending, Stage},
     guard::guarded,
     shared::Shared,
+    tracker::{self, Settled},
 };
 use crate::{Actor, Error, Result, StepAction, Topic};
 
@@ -79,7 +80,12 @@ impl<E> Drop for Mailbox<E> {
         // A routing loop aborted at the same time may still be writing a
         // copy it reserved room for, on another worker, within its current
         // poll: it is counted too.
-        let left = close_and_count(&mut self.receiver);
+        let how = if self.cell.has_failed() {
+            Settled::Lost
+        } else {
+            Settled::Abandoned
+        };
+        let left = close_and_drain(&mut self.receiver, |mail| tracker::settle(&mail, how));
         if left > 0 {
             if self.cell.has_failed() {
                 self.cell.counters.lost(left, Stage::Mailbox);
@@ -94,50 +100,83 @@ impl<E> Drop for Mailbox<E> {
 /// Settles a batch of copies taken out of the mailbox: what the handlers
 /// made of them, added to the counters once per batch, and their units given
 /// back to the gate after the handlers (and so their publishes) are done.
+/// A copy whose handler deferred it is settled by its `Completion` instead,
+/// which keeps its unit.
 ///
 /// Dropped before the batch was through (the task was aborted), the copy
 /// in hand counts as interrupted and the rest as abandoned.
-struct Batch<'a> {
+struct Batch<'a, E> {
     cell: &'a ActorCell,
     shared: &'a Shared,
-    taken: u64,
+    /// The copies taken; those from `next` on are not settled yet.
+    mails: &'a mut Vec<Mail<E>>,
+    next: usize,
     handled: u64,
     lost: u64,
     interrupted: u64,
     abandoned: u64,
+    deferred: u64,
 }
 
-impl<'a> Batch<'a> {
-    fn new(cell: &'a ActorCell, shared: &'a Shared, taken: usize) -> Self {
+impl<'a, E> Batch<'a, E> {
+    fn new(cell: &'a ActorCell, shared: &'a Shared, mails: &'a mut Vec<Mail<E>>) -> Self {
         Self {
             cell,
             shared,
-            taken: taken as u64,
+            mails,
+            next: 0,
             handled: 0,
             lost: 0,
             interrupted: 0,
             abandoned: 0,
+            deferred: 0,
         }
+    }
+
+    /// Settle the copy in hand (the one at `next`) and move on.
+    #[inline]
+    fn settle(&mut self, how: Settled) {
+        match how {
+            Settled::Handled => self.handled += 1,
+            Settled::Lost => self.lost += 1,
+            Settled::Interrupted => self.interrupted += 1,
+            Settled::Abandoned => self.abandoned += 1,
+            Settled::Dropped | Settled::NotMeant => {}
+        }
+        tracker::settle(&self.mails[self.next], how);
+        self.next += 1;
+    }
+
+    /// The copy in hand was deferred: its completion settles it.
+    fn defer(&mut self) {
+        self.deferred += 1;
+        self.next += 1;
     }
 }
 
-impl Drop for Batch<'_> {
+impl<E> Drop for Batch<'_, E> {
     fn drop(&mut self) {
-        let settled = self.handled + self.lost + self.interrupted + self.abandoned;
-        let mut unsettled = self.taken - settled;
-        // Still inside a handler: the copy in hand.
-        if self.cell.handling().is_some() && unsettled > 0 {
-            self.interrupted += 1;
-            unsettled -= 1;
+        if self.next < self.mails.len() {
+            // Aborted in the middle: the copy in hand (its completion's, if
+            // its handler deferred it), then the rest.
+            if self.cell.take_deferred() {
+                self.defer();
+            } else if self.cell.handling().is_some() {
+                self.settle(Settled::Interrupted);
+            }
+            while self.next < self.mails.len() {
+                self.settle(Settled::Abandoned);
+            }
         }
         let counters = &self.cell.counters;
         counters.handled(self.handled);
         counters.lost(self.lost, Stage::Mailbox);
         counters.interrupted(self.interrupted);
-        counters.abandoned(self.abandoned + unsettled, Stage::Mailbox);
+        counters.abandoned(self.abandoned, Stage::Mailbox);
         // The handlers' own publishes were counted when admitted, so
         // releasing after them never lets the count touch zero early.
-        self.shared.release(self.taken);
+        self.shared.release(self.mails.len() as u64 - self.deferred);
+        self.mails.clear();
     }
 }
 
@@ -195,7 +234,9 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let mut rest = Vec::new();
         while receiver.recv_many(&mut rest, IDLE_BATCH).await > 0 {
             let n = rest.len() as u64;
-            rest.clear();
+            for mail in rest.drain(..) {
+                tracker::settle(&mail, Settled::Lost);
+            }
             self.cell.counters.lost(n, Stage::Mailbox);
             self.shared.release(n);
         }
@@ -370,24 +411,25 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let escalated = shared.is_escalated();
         #[cfg(feature = "monitoring")]
         let watched = hub.is_active();
-        let mut settle = Batch::new(cell, shared, batch.len());
-        for mail in batch.drain(..) {
+        let mut settle = Batch::new(cell, shared, batch);
+        while settle.next < settle.mails.len() {
+            let mail = &settle.mails[settle.next];
             #[cfg(feature = "monitoring")]
             let topic = if watched {
                 let topic = T::from_event(mail.event());
                 let dispatched =
-                    Record::Dispatched(Arc::clone(&mail), topic.clone(), cell.id.clone());
+                    Record::Dispatched(Arc::clone(mail), topic.clone(), cell.id.clone());
                 hub.emit(dispatched).await;
                 Some(topic)
             } else {
                 None
             };
             if escalated {
-                settle.abandoned += 1;
+                settle.settle(Settled::Abandoned);
                 continue;
             }
             if cell.has_failed() {
-                settle.lost += 1;
+                settle.settle(Settled::Lost);
                 continue;
             }
             // The logical clock orders monitoring records; it only moves
@@ -396,46 +438,57 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             let clock = if watched { cell.observe(mail.clock) } else { 0 };
             #[cfg(feature = "monitoring")]
             if let Some(topic) = &topic {
-                let delivered =
-                    Record::Delivered(Arc::clone(&mail), topic.clone(), cell.id.clone());
+                let delivered = Record::Delivered(Arc::clone(mail), topic.clone(), cell.id.clone());
                 hub.emit(delivered).await;
             }
+            if mail.tracker.is_some() {
+                cell.set_tracker(mail.tracker.clone());
+            }
             cell.enter_handler(mail.depth, mail.id());
-            let result = run_as(cell, pin!(actor.handle_event(&mail)), || {
+            let result = run_as(cell, pin!(actor.handle_event(mail)), || {
                 Activity::Handling(T::from_event(mail.event()).name())
             })
             .await;
             cell.leave_handler();
+            if mail.tracker.is_some() {
+                cell.set_tracker(None);
+            }
             #[cfg(feature = "monitoring")]
             if let (Some(topic), Ok(_)) = (topic, &result) {
                 let handled = Record::Handled {
-                    mail: Arc::clone(&mail),
+                    mail: Arc::clone(mail),
                     topic,
                     receiver: cell.id.clone(),
                     clock,
                 };
                 hub.emit(handled).await;
             }
-            match result {
-                Ok(Ok(())) => settle.handled += 1,
-                Ok(Err(Error::Interrupted)) => settle.interrupted += 1,
+            let deferred = cell.take_deferred();
+            let settled = match result {
+                Ok(Ok(())) => Settled::Handled,
+                Ok(Err(Error::Interrupted)) => Settled::Interrupted,
                 // A publish refused because the runtime is stopping (the
                 // drain hop limit, strict mode) is not the actor's fault: it
                 // never fails the actor, which keeps draining its mailbox.
-                Ok(Err(Error::Stopping)) if shared.is_stopping() => settle.handled += 1,
+                Ok(Err(Error::Stopping)) if shared.is_stopping() => Settled::Handled,
                 Ok(Err(error)) => {
-                    settle.handled += 1;
                     #[cfg(feature = "monitoring")]
                     if watched {
                         hub.emit(Record::Error(error.to_string(), cell.id.clone()))
                             .await;
                     }
                     on_error(actor, cell, error);
+                    Settled::Handled
                 }
                 Err(panic) => {
-                    settle.lost += 1;
                     cell.fail(panic);
+                    Settled::Lost
                 }
+            };
+            if deferred {
+                settle.defer();
+            } else {
+                settle.settle(settled);
             }
         }
     }

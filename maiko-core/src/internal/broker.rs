@@ -46,6 +46,7 @@ use super::monitor_hub::{MonitorHub, Record};
 use super::{
     cell::{ActorCell, Stage, Status},
     shared::Shared,
+    tracker::{self, Settled, Tracker},
 };
 use crate::{Envelope, Error, Event, OverflowPolicy, Topic, meta::now_nanos};
 
@@ -221,6 +222,7 @@ struct Copies<'a, E> {
     settled: usize,
     own: Option<usize>,
     shared: &'a Shared,
+    tracker: Option<&'a Tracker>,
 }
 
 impl<E> Copies<'_, E> {
@@ -240,11 +242,17 @@ impl<E> Drop for Copies<'_, E> {
     fn drop(&mut self) {
         for position in self.settled..self.len() {
             let index = self.index(position);
-            if Some(index) != self.own {
+            let settled = if Some(index) == self.own {
+                Settled::NotMeant
+            } else {
                 self.subscribers[index]
                     .cell
                     .counters
                     .abandoned(1, Stage::Broker);
+                Settled::Abandoned
+            };
+            if let Some(tracker) = self.tracker {
+                tracker.settle(settled);
             }
             self.shared.release(1);
         }
@@ -318,16 +326,21 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         let targets = self.by_topic.get(&topic).map_or(&[][..], Vec::as_slice);
         let count = targets.len() + self.to_all.len();
         if count == 0 {
+            tracker::settle(&mail, Settled::NotMeant);
             shared.release(1);
             return None;
         }
         // Take a unit for every copy before delivering any (gate invariant
         // 3); the publisher's own copy, if it subscribes, is given back below.
         shared.add_copies(count as u64 - 1);
+        if let Some(tracker) = &mail.tracker {
+            tracker.add_copies(count as u32 - 1);
+        }
         let mut policy = None;
         for position in 0..count {
             let index = self.index(targets, position);
             if Some(index) == own {
+                tracker::settle(&mail, Settled::NotMeant);
                 shared.release(1);
                 continue;
             }
@@ -375,14 +388,18 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             settled: position,
             own,
             shared,
+            tracker: mail.tracker.as_deref(),
         };
         let count = copies.len();
         while copies.settled < count {
             let index = self.index(targets, copies.settled);
-            let delivered = Some(index) != own
-                && self
-                    .deliver_waiting(&self.subscribers[index], &mail, &topic, &mut policy, shared)
-                    .await;
+            let delivered = if Some(index) == own {
+                tracker::settle(&mail, Settled::NotMeant);
+                false
+            } else {
+                self.deliver_waiting(&self.subscribers[index], &mail, &topic, &mut policy, shared)
+                    .await
+            };
             copies.settled += 1;
             if delivered {
                 run.add(index);
@@ -420,12 +437,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
                 if !delivered {
                     // The actor closed its mailbox while we waited.
-                    Self::undeliverable(cell, shared);
+                    Self::undeliverable(cell, shared, mail);
                 }
                 delivered
             }
             OverflowPolicy::Drop | OverflowPolicy::Fail => {
-                Self::overflowed(cell, topic, policy);
+                Self::overflowed(cell, topic, policy, mail);
                 false
             }
         }
@@ -456,7 +473,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         match *policy.get_or_insert_with(|| topic.overflow_policy()) {
             OverflowPolicy::Block => Delivery::MustWait,
             other => {
-                Self::overflowed(&subscriber.cell, topic, other);
+                Self::overflowed(&subscriber.cell, topic, other, mail);
                 Delivery::Settled
             }
         }
@@ -469,7 +486,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     fn offer(subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> Delivery {
         let cell = &subscriber.cell;
         if cell.status() != Status::Running {
-            Self::undeliverable(cell, shared);
+            Self::undeliverable(cell, shared, mail);
             return Delivery::Settled;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
@@ -477,15 +494,16 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             Ok(()) => Delivery::Delivered,
             Err(TrySendError::Full(_)) => Delivery::MustWait,
             Err(TrySendError::Closed(_)) => {
-                Self::undeliverable(cell, shared);
+                Self::undeliverable(cell, shared, mail);
                 Delivery::Settled
             }
         }
     }
 
     /// Settle a copy that found its mailbox full under `Drop` or `Fail`.
-    fn overflowed(cell: &ActorCell, topic: &T, policy: OverflowPolicy) {
+    fn overflowed(cell: &ActorCell, topic: &T, policy: OverflowPolicy, mail: &Mail<E>) {
         if policy == OverflowPolicy::Fail {
+            tracker::settle(mail, Settled::Lost);
             cell.counters.lost(1, Stage::Broker);
             error!(
                 actor = %cell.id,
@@ -494,6 +512,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             );
             cell.fail(Error::MailboxOverflow(cell.id.clone()));
         } else {
+            tracker::settle(mail, Settled::Dropped);
             cell.counters.dropped();
             warn!(
                 actor = %cell.id,
@@ -506,14 +525,19 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     /// Settle a copy meant for an actor whose mailbox no longer takes
     /// events: lost if it failed, abandoned if the deadline closed it, and
     /// not routed at all if it stopped itself (it unsubscribed).
-    fn undeliverable(cell: &ActorCell, shared: &Shared) {
-        match cell.status() {
-            Status::Failed => cell.counters.lost(1, Stage::Broker),
+    fn undeliverable(cell: &ActorCell, shared: &Shared, mail: &Mail<E>) {
+        let settled = match cell.status() {
+            Status::Failed => {
+                cell.counters.lost(1, Stage::Broker);
+                Settled::Lost
+            }
             Status::Running if shared.is_escalated() => {
                 cell.counters.abandoned(1, Stage::Broker);
+                Settled::Abandoned
             }
-            Status::Running | Status::SelfStopped => {}
-        }
+            Status::Running | Status::SelfStopped => Settled::NotMeant,
+        };
+        tracker::settle(mail, settled);
     }
 }
 
@@ -531,41 +555,49 @@ impl<E> Drop for Inbox<E> {
         // After a normal end the channel is closed and empty, and this finds
         // it so at once. A publisher holds a permit only between its
         // re-check of the gate and its send, without yielding.
-        let left = close_and_count(&mut self.receiver);
+        let left = close_and_drain(&mut self.receiver, |mail| {
+            tracker::settle(&mail, Settled::Abandoned);
+        });
         self.broker.count_unrouted(left);
     }
 }
 
-/// Close a channel and take out (and drop) everything left in it, to the
-/// end; returns how many events that was.
+/// Close a channel and take out everything left in it, to the end, passing
+/// each to `visit`; returns how many there were.
 ///
 /// For the drop guards of aborted tasks. `try_recv` on a closed channel
 /// says `Empty` only while a sender holds a permit it reserved before the
 /// close, and every sender here writes with its permit in the same poll
 /// that reserved it, on another worker: the wait is that short. It says
 /// `Disconnected` once nothing is left and nothing can come.
-pub(crate) fn close_and_count<T>(receiver: &mut Receiver<T>) -> u64 {
+pub(crate) fn close_and_drain<T>(receiver: &mut Receiver<T>, mut visit: impl FnMut(T)) -> u64 {
     receiver.close();
     let mut left = 0;
     loop {
         match receiver.try_recv() {
-            Ok(_) => left += 1,
+            Ok(item) => {
+                left += 1;
+                visit(item);
+            }
             Err(TryRecvError::Empty) => std::thread::yield_now(),
             Err(TryRecvError::Disconnected) => return left,
         }
     }
 }
 
-/// The events of a batch not yet handed to [`Routes::route`]. Dropped
-/// early (the loop was aborted), it counts them as unrouted.
-struct Pending<'a> {
+/// The events of a batch not yet handed to [`Routes::route`], last first.
+/// Dropped early (the loop was aborted), it counts them as unrouted.
+struct Pending<'a, E> {
     broker: &'a BrokerCell,
-    left: u64,
+    batch: &'a mut Vec<Mail<E>>,
 }
 
-impl Drop for Pending<'_> {
+impl<E> Drop for Pending<'_, E> {
     fn drop(&mut self) {
-        self.broker.count_unrouted(self.left);
+        self.broker.count_unrouted(self.batch.len() as u64);
+        for mail in self.batch.drain(..) {
+            tracker::settle(&mail, Settled::Abandoned);
+        }
     }
 }
 
@@ -605,16 +637,17 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
         // One clock read per batch: the time the broker took the events.
         let now = now_nanos();
         let mut run = RoutedRun::new(&routes.subscribers);
-        let mut pending = Pending {
+        batch.reverse();
+        let pending = Pending {
             broker: &inbox.broker,
-            left: batch.len() as u64,
+            batch: &mut batch,
         };
-        for mut mail in batch.drain(..) {
+        // Taken out of the batch, an event's copies are settled by `route`
+        // (and `finish`).
+        while let Some(mut mail) = pending.batch.pop() {
             if let Some(envelope) = Arc::get_mut(&mut mail) {
                 envelope.stamp_time(now);
             }
-            // From here on its copies are settled by `route` (and `finish`).
-            pending.left -= 1;
             if let Some(blocked) = routes.route(mail, own, &shared, &mut run) {
                 routes.finish(blocked, own, &shared, &mut run).await;
             }

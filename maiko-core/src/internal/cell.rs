@@ -12,7 +12,9 @@ use std::{
 
 use parking_lot::Mutex;
 
-use super::{gate::Origin, outbox::DEFAULT_BROKER};
+use std::sync::Arc;
+
+use super::{gate::Origin, outbox::DEFAULT_BROKER, tracker::Tracker};
 use crate::{ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId};
 
 /// Whether an actor still takes events, as the routing loops see it.
@@ -214,6 +216,16 @@ pub(crate) struct ActorCell {
     /// context), read for the record's order; Relaxed.
     #[cfg(feature = "monitoring")]
     clock: AtomicU64,
+    /// Set by `Context::defer` inside a handler: the handler's event is
+    /// settled by a `Completion`, not by the handler's return. Written and
+    /// read by the actor's own task.
+    deferred: AtomicBool,
+    /// Copies settled by completions not yet completed: counted as
+    /// abandoned in a report made meanwhile (at the deadline).
+    deferred_outstanding: AtomicU64,
+    /// The tracker of the event being handled, if it is tracked (for
+    /// `Context::defer`).
+    tracker: Mutex<Option<Arc<Tracker>>>,
     /// A [`Status`].
     status: AtomicU8,
     stop_requested: AtomicBool,
@@ -238,6 +250,9 @@ impl ActorCell {
             handling: [AtomicU64::new(0), AtomicU64::new(0)],
             #[cfg(feature = "monitoring")]
             clock: AtomicU64::new(0),
+            deferred: AtomicBool::new(false),
+            deferred_outstanding: AtomicU64::new(0),
+            tracker: Mutex::new(None),
             status: AtomicU8::new(Status::Running as u8),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -302,6 +317,37 @@ impl ActorCell {
     #[inline]
     pub(crate) fn leave_handler(&self) {
         self.in_handler.store(0, Ordering::Relaxed);
+    }
+
+    /// `Context::defer`: defer the handler's event, once. `false` outside a
+    /// handler or if it was deferred already.
+    pub(crate) fn defer(&self) -> bool {
+        if self.handling().is_none() || self.deferred.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        self.deferred_outstanding.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Whether the handler's event was deferred; clears the mark.
+    #[inline]
+    pub(crate) fn take_deferred(&self) -> bool {
+        self.deferred.load(Ordering::Relaxed) && self.deferred.swap(false, Ordering::Relaxed)
+    }
+
+    /// A deferred copy was settled by its completion.
+    pub(crate) fn deferred_settled(&self) {
+        self.deferred_outstanding.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The tracker of the event being handled (set around a tracked
+    /// event's handler), for a completion to settle.
+    pub(crate) fn set_tracker(&self, tracker: Option<Arc<Tracker>>) {
+        *self.tracker.lock() = tracker;
+    }
+
+    pub(crate) fn take_tracker(&self) -> Option<Arc<Tracker>> {
+        self.tracker.lock().take()
     }
 
     #[inline]
@@ -442,7 +488,10 @@ impl ActorCell {
             Some(Ending::Interrupted) => ActorOutcome::Interrupted,
             None => ActorOutcome::Aborted,
         };
-        let abandoned = Counters::load(&c.abandoned);
+        // Copies whose completion is still out are settled by nothing yet:
+        // at the deadline they are abandoned.
+        let abandoned =
+            Counters::load(&c.abandoned) + self.deferred_outstanding.load(Ordering::Relaxed);
         let stuck = outcome == ActorOutcome::Aborted || (deadline_hit && abandoned > 0);
         ActorReport {
             actor: self.id.clone(),

@@ -20,6 +20,7 @@
 //!   accounting ([`cell::Counters`], whose invariant is the report's balance);
 //! - [`wiring`]: registration before `start()` and the spawning it does;
 //! - [`guard`]: running actor code with panics caught and waits recorded;
+//! - [`tracker`]: what became of a tracked event, for its `Delivery`;
 //! - `monitor_hub` (feature `monitoring`): the queue of records for the
 //!   monitors and the task that delivers them;
 //! - [`sync`]: the gate's atomics, swapped for loom's in the model check.
@@ -36,6 +37,7 @@ pub(crate) mod outbox;
 pub(crate) mod publish;
 pub(crate) mod shared;
 pub(crate) mod sync;
+pub(crate) mod tracker;
 pub(crate) mod wiring;
 
 #[cfg(all(test, maiko_loom))]

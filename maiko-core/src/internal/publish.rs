@@ -9,8 +9,9 @@ use super::{
     guard::guarded,
     outbox::Outbox,
     shared::Shared,
+    tracker::Tracker,
 };
-use crate::{ActorId, Envelope, EventId, SendError};
+use crate::{ActorId, Delivery, Envelope, EventId, SendError};
 
 /// Names the topic of an event, for the activity shown in the report.
 pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
@@ -56,6 +57,30 @@ impl<'a, E> Publisher<'a, E> {
         event: E,
         parent: Option<EventId>,
     ) -> Result<EventId, SendError<E>> {
+        self.publish_envelope(event, parent, false)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// As [`publish`](Self::publish), with a [`Delivery`] that resolves
+    /// once every copy is settled.
+    pub(crate) async fn publish_tracked(
+        self,
+        event: E,
+        parent: Option<EventId>,
+    ) -> Result<Delivery, SendError<E>> {
+        let (_, tracker) = self.publish_envelope(event, parent, true).await?;
+        Ok(Delivery::new(
+            tracker.expect("a tracked publish has a tracker"),
+        ))
+    }
+
+    async fn publish_envelope(
+        self,
+        event: E,
+        parent: Option<EventId>,
+        tracked: bool,
+    ) -> Result<(EventId, Option<Arc<Tracker>>), SendError<E>> {
         let shared = self.shared;
         if !shared.precheck(self.origin) {
             return Err(SendError::stopping(event));
@@ -92,9 +117,11 @@ impl<'a, E> Publisher<'a, E> {
         };
         #[cfg(not(feature = "monitoring"))]
         let clock = 0;
-        let envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock);
+        let mut envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock, None);
         let id = envelope.id();
+        let tracker = tracked.then(|| Arc::new(Tracker::new(id)));
+        envelope.tracker.clone_from(&tracker);
         permit.send(Arc::new(envelope));
-        Ok(id)
+        Ok((id, tracker))
     }
 }
