@@ -1,7 +1,9 @@
 //! Two actors, each waiting for room in the other's full mailbox under
-//! `OverflowPolicy::Block`, deadlock. `stop()` still returns at the shutdown
-//! timeout plus the grace, and the report says both were stuck publishing.
-//! Runs under paused time.
+//! `OverflowPolicy::Block`, deadlock when the supervisor is told to keep
+//! waiting in a cycle (`CyclePolicy::Wait`; the default breaks it). `stop()`
+//! still returns at the shutdown timeout plus the grace, and the report
+//! names the cycle and says both were stuck publishing. Runs under paused
+//! time.
 
 use std::{
     sync::{
@@ -68,7 +70,8 @@ async fn block_cycle_ends_at_the_deadline() {
         .with_broker_channel_capacity(1)
         .with_default_actor_channel_capacity(1)
         .with_shutdown_timeout(timeout)
-        .with_shutdown_grace(grace);
+        .with_shutdown_grace(grace)
+        .with_cycle_policy(CyclePolicy::Wait);
     let mut sup = Supervisor::<Ball, Side>::new(config);
     let volleys = Arc::new(AtomicU64::new(0));
     let busy = Arc::new(Notify::new());
@@ -96,6 +99,11 @@ async fn block_cycle_ends_at_the_deadline() {
 
     assert!(took >= timeout + grace && took < timeout + grace + Duration::from_millis(10));
     assert!(report.deadline_hit, "{report}");
+    assert!(
+        report.cycles == ["a -> topic 'B' -> b -> topic 'A' -> a"]
+            || report.cycles == ["b -> topic 'A' -> a -> topic 'B' -> b"],
+        "{report}"
+    );
     for name in ["a", "b"] {
         let player = report.actor(name).unwrap();
         assert_eq!(player.outcome, ActorOutcome::Aborted, "{report}");

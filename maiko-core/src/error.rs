@@ -51,6 +51,13 @@ pub enum Error {
     /// stopped. Give it a larger mailbox or another policy.
     MailboxOverflow(ActorId),
 
+    /// The publish would have closed a cycle of actors waiting for each
+    /// other under [`OverflowPolicy::Block`](crate::OverflowPolicy::Block),
+    /// and the supervisor's [`CyclePolicy`](crate::CyclePolicy) is
+    /// `Refuse`: the event reached no one (a method that hands it back
+    /// returns it). The text names the cycle.
+    Cycle(String),
+
     /// The supervisor was already started: actors can only be added before
     /// [`Supervisor::start`](crate::Supervisor::start), and `start` can only
     /// be called once.
@@ -165,6 +172,10 @@ impl fmt::Display for Error {
                 f,
                 "the mailbox of actor '{actor}' overflowed under OverflowPolicy::Fail"
             ),
+            Self::Cycle(cycle) => write!(
+                f,
+                "refused: the publish would close a cycle of blocked actors ({cycle})"
+            ),
             Self::BrokerAlreadyStarted => f.write_str("the supervisor has already started"),
             Self::DuplicateActorName(actor) => write!(f, "actor '{actor}' already exists"),
             Self::EmptyActorName => f.write_str("an actor name must not be empty"),
@@ -222,6 +233,7 @@ impl PartialEq for Error {
             | (GroupAlreadyStarted, GroupAlreadyStarted) => true,
             (DuplicateMemberName(a), DuplicateMemberName(b)) => a == b,
             (UnusableMember(a), UnusableMember(b)) => a == b,
+            (Cycle(a), Cycle(b)) => a == b,
             (SettleTimeout(a, m), SettleTimeout(b, n)) => a == b && m == n,
             (MailboxOverflow(a), MailboxOverflow(b))
             | (DuplicateActorName(a), DuplicateActorName(b)) => a == b,

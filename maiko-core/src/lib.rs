@@ -63,7 +63,7 @@ pub use handle::SupervisorHandle;
 pub use into_envelope::IntoEnvelope;
 pub use label::Label;
 pub use meta::Meta;
-pub use overflow_policy::OverflowPolicy;
+pub use overflow_policy::{CyclePolicy, OverflowPolicy};
 pub use shutdown::{ActorOutcome, ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
 pub use snapshot::{ActorFigures, ActorState, Snapshot};
 pub use step_action::StepAction;

@@ -90,6 +90,30 @@
 //! to G7 hold for the group as a whole, across members. Members then finish
 //! in the order they were added, and one deadline bounds them all.
 //!
+//! # Cycles of blocked publishers
+//!
+//! The drain and the deadline bound a shutdown, but a *running* system can
+//! also stop moving under `OverflowPolicy::Block`: actors that answer
+//! events with events can wait for each other in a circle (each inside a
+//! handler, waiting for room to publish, while its routing loop waits for
+//! room in the next one's mailbox). The runtime keeps a wait-for graph of
+//! the publishers and routing loops that actually wait (nothing else pays
+//! for it), finds a cycle when its last wait begins, logs it once
+//! (`s0 -> topic 'default' -> s1 -> topic 'default' -> s0`), shows it in
+//! the live [`Snapshot`](crate::Snapshot) while it stands, and lists it in
+//! [`ShutdownReport::cycles`] if it stood at the stop. A slow consumer that
+//! is not itself waiting to publish is never part of a cycle.
+//!
+//! What happens next is the supervisor's
+//! [`CyclePolicy`](crate::CyclePolicy). The default, `Exceed`, lets the
+//! publish that closes the cycle go into its channel beyond capacity: it is
+//! accepted (G2 as usual), routed in order after what its publisher sent
+//! before it (G4), and handled (G1); the cycle unwinds. It costs memory,
+//! one event per break, for as long as the cycle stands, and is counted per
+//! actor as [`ActorReport::over_capacity`]. `Wait` keeps the memory bound
+//! and only reports (the cycle then stands until the deadline, G3); `Refuse`
+//! hands the event back with [`Error::Cycle`].
+//!
 //! # Knowing when an event is done
 //!
 //! A tracked publish ([`SupervisorHandle::send_tracked`](crate::SupervisorHandle::send_tracked),
@@ -186,6 +210,12 @@ pub struct ActorReport {
     pub outcome: ActorOutcome,
     /// What it was doing when it was abandoned at the deadline, if it was.
     pub stuck_in: Option<String>,
+    /// Events it published beyond its channel's capacity to break a cycle
+    /// of actors blocked publishing to each other (see
+    /// [`CyclePolicy::Exceed`](crate::CyclePolicy::Exceed)). They were
+    /// routed like any other, so they are in the subscribers' counts; this
+    /// is the memory the cycles cost, not a sixth outcome.
+    pub over_capacity: u64,
 }
 
 impl ActorReport {
@@ -269,6 +299,11 @@ pub struct ShutdownReport {
     pub phases: PhaseTimes,
     /// From the stop request until everything had ended.
     pub total: Duration,
+    /// Cycles of actors blocked publishing to each other under
+    /// `OverflowPolicy::Block` that stood at the stop request or were
+    /// found after it, as `a -> topic 'x' -> b -> topic 'y' -> a` (see
+    /// [`CyclePolicy`](crate::CyclePolicy)).
+    pub cycles: Vec<String>,
 }
 
 impl ShutdownReport {
@@ -353,6 +388,9 @@ impl fmt::Display for ShutdownReport {
             write!(f, " ({})", by_broker.join(", "))?;
         }
         writeln!(f)?;
+        for cycle in &self.cycles {
+            writeln!(f, "  cycle of blocked publishers: {cycle}")?;
+        }
         if self.monitor_records_lost > 0 {
             writeln!(
                 f,
@@ -373,6 +411,9 @@ impl fmt::Display for ShutdownReport {
                 a.abandoned,
                 a.interrupted
             )?;
+            if a.over_capacity > 0 {
+                write!(f, "; {} over capacity to break a cycle", a.over_capacity)?;
+            }
             if let Some(stuck) = &a.stuck_in {
                 write!(f, "; stuck {stuck}")?;
             }

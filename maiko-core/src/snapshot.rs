@@ -51,6 +51,9 @@ pub struct ActorFigures {
     /// in its hands. The actor adds its counts once per batch of events, so
     /// this runs a batch ahead at most.
     pub queued: u64,
+    /// Events it published beyond its channel's capacity to break a cycle
+    /// (see [`ActorReport::over_capacity`](crate::ActorReport::over_capacity)).
+    pub over_capacity: u64,
     /// Where it is in its life.
     pub state: ActorState,
     /// What it is doing, if it is waiting on something ("handling an event
@@ -80,6 +83,12 @@ pub struct Snapshot {
     pub stopping: bool,
     /// Whether the shutdown has finished.
     pub finished: bool,
+    /// Cycles of actors blocked publishing to each other under
+    /// `OverflowPolicy::Block` that stand now, as
+    /// `a -> topic 'x' -> b -> topic 'y' -> a` (see
+    /// [`CyclePolicy`](crate::CyclePolicy); under the default policy a
+    /// cycle is broken as soon as it is found, so this is mostly empty).
+    pub cycles: Vec<String>,
 }
 
 impl Snapshot {

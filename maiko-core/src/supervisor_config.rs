@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::{Error, Result};
+use crate::{CyclePolicy, Error, Result};
 
 /// Settings of a [`Supervisor`](crate::Supervisor) and defaults for its
 /// actors, set builder-style.
@@ -46,6 +46,7 @@ pub struct SupervisorConfig {
     drain_hop_limit: u32,
     strict_shutdown: bool,
     monitoring_channel_capacity: usize,
+    cycle_policy: CyclePolicy,
 }
 
 impl Default for SupervisorConfig {
@@ -59,11 +60,27 @@ impl Default for SupervisorConfig {
             drain_hop_limit: 32,
             strict_shutdown: false,
             monitoring_channel_capacity: 1024,
+            cycle_policy: CyclePolicy::Exceed,
         }
     }
 }
 
 impl SupervisorConfig {
+    /// What a publish does when it closes a cycle of actors waiting for
+    /// each other under `OverflowPolicy::Block` (default
+    /// [`CyclePolicy::Exceed`]: it goes over capacity, so nothing is lost
+    /// and the cycle unwinds). See [`CyclePolicy`] for the trade-offs.
+    #[must_use]
+    pub fn with_cycle_policy(mut self, policy: CyclePolicy) -> Self {
+        self.cycle_policy = policy;
+        self
+    }
+
+    /// See [`with_cycle_policy`](Self::with_cycle_policy).
+    pub fn cycle_policy(&self) -> CyclePolicy {
+        self.cycle_policy
+    }
+
     /// Capacity of each publisher's channel to the broker (stage 1). Every
     /// actor and the supervisor (with its handles) has one; a full channel
     /// makes its publisher wait.

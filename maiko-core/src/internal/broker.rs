@@ -45,6 +45,8 @@ use tracing::{error, warn};
 use super::monitor_hub::{MonitorHub, Record};
 use super::{
     cell::{ActorCell, Stage, Status},
+    cycle::Spill,
+    outbox::LaneEnd,
     shared::Shared,
     tracker::{self, Settled, Tracker},
 };
@@ -372,6 +374,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         blocked: Blocked<'_, E, T>,
         own: Option<usize>,
         shared: &Shared,
+        lane: &LaneRef,
         run: &mut RoutedRun<'_, E>,
     ) {
         let Blocked {
@@ -397,7 +400,8 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 tracker::settle(&mail, Settled::NotMeant);
                 false
             } else {
-                self.deliver_waiting(&self.subscribers[index], &mail, &topic, &mut policy, shared)
+                let subscriber = &self.subscribers[index];
+                self.deliver_waiting(subscriber, &mail, &topic, &mut policy, shared, lane)
                     .await
             };
             copies.settled += 1;
@@ -418,6 +422,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
         shared: &Shared,
+        lane: &LaneRef,
     ) -> bool {
         match Self::offer(subscriber, mail, shared) {
             Delivery::Delivered => return true,
@@ -434,6 +439,14 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
         match policy {
             OverflowPolicy::Block => {
+                // A real wait: it takes part in cycle detection until it ends.
+                let _edge = shared.waits().lane_waits(
+                    lane.key,
+                    cell,
+                    topic.name(),
+                    lane.broker,
+                    shared.cycle_policy(),
+                );
                 let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
                 if !delivered {
                     // The actor closed its mailbox while we waited.
@@ -547,6 +560,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
 /// by the gate.
 struct Inbox<E> {
     receiver: Receiver<Mail<E>>,
+    spill: Arc<Spill<E>>,
     broker: Arc<BrokerCell>,
 }
 
@@ -558,8 +572,19 @@ impl<E> Drop for Inbox<E> {
         let left = close_and_drain(&mut self.receiver, |mail| {
             tracker::settle(&mail, Settled::Abandoned);
         });
-        self.broker.count_unrouted(left);
+        let mut spilled = Vec::new();
+        self.spill.close(&mut spilled);
+        for mail in &spilled {
+            tracker::settle(mail, Settled::Abandoned);
+        }
+        self.broker.count_unrouted(left + spilled.len() as u64);
     }
+}
+
+/// The lane a routing loop serves, for the wait-for graph.
+struct LaneRef {
+    key: usize,
+    broker: &'static str,
 }
 
 /// Close a channel and take out everything left in it, to the end, passing
@@ -604,18 +629,50 @@ impl<E> Drop for Pending<'_, E> {
 /// The routing loop of one publisher's stage-1 channel to one broker: route
 /// what arrives until the gate closes, then close the channel and route
 /// what is left in it, to the end.
+///
+/// Events in the lane's spill (put there to break a cycle) are routed after
+/// the channel events that were there before them: the loop notes how many
+/// wait in the spill, then how many in the channel, routes those channel
+/// events and then those spilled ones.
 pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
-    receiver: Receiver<Mail<E>>,
+    end: LaneEnd<E>,
     routes: Arc<Routes<E, T>>,
     shared: Arc<Shared>,
     own: Option<usize>,
     broker: Arc<BrokerCell>,
 ) {
-    let mut inbox = Inbox { receiver, broker };
+    let LaneEnd { receiver, spill } = end;
+    let lane = LaneRef {
+        key: spill.key(),
+        broker: broker.name,
+    };
+    let mut inbox = Inbox {
+        receiver,
+        spill,
+        broker,
+    };
     let mut batch = Vec::with_capacity(BATCH);
     let mut closed_signal = std::pin::pin!(shared.closed());
     let mut closing = false;
     loop {
+        let spilled = inbox.spill.len();
+        if spilled > 0 {
+            let mut before = inbox.receiver.len();
+            while before > 0 {
+                let received = inbox
+                    .receiver
+                    .recv_many(&mut batch, before.min(BATCH))
+                    .await;
+                if received == 0 {
+                    break;
+                }
+                before -= received.min(before);
+                route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+            }
+            inbox.spill.take(spilled, &mut batch);
+            route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+            continue;
+        }
         let receiver = &mut inbox.receiver;
         let received = if closing {
             receiver.recv_many(&mut batch, BATCH).await
@@ -631,32 +688,45 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
             }
         };
         if received == 0 {
-            // Closed and empty, or every sender is gone: nothing more can come.
+            // Closed and empty, or every sender is gone: nothing more can
+            // come, except what the spill holds.
+            inbox.spill.close(&mut batch);
+            route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
             break;
         }
-        // One clock read per batch: the time the broker took the events.
-        let now = now_nanos();
-        let mut run = RoutedRun::new(&routes.subscribers);
-        batch.reverse();
-        let pending = Pending {
-            broker: &inbox.broker,
-            batch: &mut batch,
-        };
-        // Taken out of the batch, an event's copies are settled by `route`
-        // (and `finish`).
-        while let Some(mut mail) = pending.batch.pop() {
-            if let Some(envelope) = Arc::get_mut(&mut mail) {
-                envelope.stamp_time(now);
-            }
-            if let Some(blocked) = routes.route(mail, own, &shared, &mut run) {
-                routes.finish(blocked, own, &shared, &mut run).await;
-            }
-        }
-        drop(pending);
-        drop(run);
+        route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
         if !closing && shared.is_closed() {
             inbox.receiver.close();
             closing = true;
+        }
+    }
+}
+
+/// Route a batch taken from a lane, in order, and leave it empty.
+async fn route_batch<E: Event, T: Topic<E>>(
+    routes: &Routes<E, T>,
+    shared: &Shared,
+    own: Option<usize>,
+    lane: &LaneRef,
+    broker: &BrokerCell,
+    batch: &mut Vec<Mail<E>>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    // One clock read per batch: the time the broker took the events.
+    let now = now_nanos();
+    let mut run = RoutedRun::new(&routes.subscribers);
+    batch.reverse();
+    let pending = Pending { broker, batch };
+    // Taken out of the batch, an event's copies are settled by `route`
+    // (and `finish`).
+    while let Some(mut mail) = pending.batch.pop() {
+        if let Some(envelope) = Arc::get_mut(&mut mail) {
+            envelope.stamp_time(now);
+        }
+        if let Some(blocked) = routes.route(mail, own, shared, &mut run) {
+            routes.finish(blocked, own, shared, lane, &mut run).await;
         }
     }
 }

@@ -136,6 +136,9 @@ pub(crate) struct Counters {
     lost: AtomicU64,
     abandoned: AtomicU64,
     interrupted: AtomicU64,
+    /// Not an outcome: publishes of this actor that went over capacity to
+    /// break a cycle.
+    over_capacity: AtomicU64,
 }
 
 #[inline]
@@ -146,6 +149,12 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl Counters {
+    /// The actor published one event beyond its channel's capacity to
+    /// break a cycle.
+    pub(crate) fn over_capacity(&self) {
+        add(&self.over_capacity, 1);
+    }
+
     /// `n` copies were put into the mailbox.
     #[inline]
     pub(crate) fn delivered(&self, n: u64) {
@@ -226,6 +235,9 @@ pub(crate) struct ActorCell {
     /// The tracker of the event being handled, if it is tracked (for
     /// `Context::defer`).
     tracker: Mutex<Option<Arc<Tracker>>>,
+    /// Woken when this actor, blocked publishing, is found to be the
+    /// breaker of a cycle (see `internal::cycle`).
+    pub(crate) cycle_break: Arc<tokio::sync::Notify>,
     /// A [`Status`].
     status: AtomicU8,
     stop_requested: AtomicBool,
@@ -253,6 +265,7 @@ impl ActorCell {
             deferred: AtomicBool::new(false),
             deferred_outstanding: AtomicU64::new(0),
             tracker: Mutex::new(None),
+            cycle_break: Arc::new(tokio::sync::Notify::new()),
             status: AtomicU8::new(Status::Running as u8),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -472,6 +485,7 @@ impl ActorCell {
             abandoned,
             interrupted,
             queued: routed.saturating_sub(settled),
+            over_capacity: load(&c.over_capacity),
             state,
             doing: activity.describe(),
         }
@@ -503,6 +517,7 @@ impl ActorCell {
             interrupted: Counters::load(&c.interrupted),
             outcome,
             stuck_in: stuck.then(|| self.activity().describe()),
+            over_capacity: Counters::load(&c.over_capacity),
         }
     }
 }

@@ -278,6 +278,7 @@ fn report(
             on_shutdown: actors_done - brokers_done,
         },
         total: now - stop_at,
+        cycles: shared.waits().at_stop(),
     }
 }
 

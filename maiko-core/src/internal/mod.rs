@@ -29,6 +29,7 @@ pub(crate) mod actor_loop;
 pub(crate) mod broker;
 pub(crate) mod cell;
 pub(crate) mod coordinator;
+pub(crate) mod cycle;
 pub(crate) mod gate;
 pub(crate) mod guard;
 #[cfg(feature = "monitoring")]

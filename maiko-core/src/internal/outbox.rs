@@ -24,13 +24,46 @@ use std::{
 use parking_lot::Mutex;
 use tokio::sync::mpsc::{self, Receiver, Sender};
 
-use super::broker::Mail;
+use super::{broker::Mail, cycle::Spill};
 
 /// The name of the broker every topic uses unless it says otherwise.
 pub(crate) const DEFAULT_BROKER: &str = "default";
 
 /// Chooses the index of an event's broker.
 pub(crate) type Choose<E> = Arc<dyn Fn(&E) -> usize + Send + Sync>;
+
+/// A publisher's stage-1 channel to one broker, with the spill that takes
+/// what goes over its capacity to break a cycle (see `internal::cycle`).
+pub(crate) struct Lane<E> {
+    pub(crate) sender: Sender<Mail<E>>,
+    pub(crate) spill: Arc<Spill<E>>,
+}
+
+impl<E> Clone for Lane<E> {
+    fn clone(&self) -> Self {
+        Self {
+            sender: self.sender.clone(),
+            spill: Arc::clone(&self.spill),
+        }
+    }
+}
+
+/// The routing loop's end of a [`Lane`].
+pub(crate) struct LaneEnd<E> {
+    pub(crate) receiver: Receiver<Mail<E>>,
+    pub(crate) spill: Arc<Spill<E>>,
+}
+
+/// A new lane of `capacity`.
+pub(crate) fn lane<E>(capacity: usize) -> (Lane<E>, LaneEnd<E>) {
+    let (sender, receiver) = mpsc::channel(capacity);
+    let spill = Arc::new(Spill::new());
+    let end = LaneEnd {
+        receiver,
+        spill: Arc::clone(&spill),
+    };
+    (Lane { sender, spill }, end)
+}
 
 /// How `start()` set up the brokers.
 enum Started<E> {
@@ -39,7 +72,7 @@ enum Started<E> {
     /// Several: one sender per broker (index 0 is the default broker), and
     /// the function that picks one for an event.
     Several {
-        senders: Box<[Sender<Mail<E>>]>,
+        senders: Box<[Lane<E>]>,
         choose: Choose<E>,
     },
 }
@@ -54,14 +87,14 @@ struct Early<E> {
 
 struct EarlyChannel<E> {
     broker: &'static str,
-    sender: Sender<Mail<E>>,
+    sender: Lane<E>,
     /// Taken by `start()`.
-    receiver: Option<Receiver<Mail<E>>>,
+    receiver: Option<LaneEnd<E>>,
 }
 
 /// One publisher's channels to the brokers.
 pub(crate) struct Outbox<E> {
-    default: Sender<Mail<E>>,
+    default: Lane<E>,
     started: OnceLock<Started<E>>,
     early: Mutex<Early<E>>,
     /// The name of the broker of an event's topic.
@@ -72,12 +105,12 @@ pub(crate) struct Outbox<E> {
 /// The channel a publish goes into: borrowed from the outbox, or (only
 /// before the start, for a broker other than the default one) a clone.
 pub(crate) enum Channel<'a, E> {
-    Borrowed(&'a Sender<Mail<E>>),
-    Owned(Sender<Mail<E>>),
+    Borrowed(&'a Lane<E>),
+    Owned(Lane<E>),
 }
 
 impl<E> Deref for Channel<'_, E> {
-    type Target = Sender<Mail<E>>;
+    type Target = Lane<E>;
 
     fn deref(&self) -> &Self::Target {
         match self {
@@ -90,11 +123,8 @@ impl<E> Deref for Channel<'_, E> {
 impl<E> Outbox<E> {
     /// An outbox with its channel to the default broker, whose receiving
     /// end is returned for that broker's routing loop.
-    pub(crate) fn new(
-        capacity: usize,
-        broker_of: fn(&E) -> &'static str,
-    ) -> (Self, Receiver<Mail<E>>) {
-        let (default, receiver) = mpsc::channel(capacity);
+    pub(crate) fn new(capacity: usize, broker_of: fn(&E) -> &'static str) -> (Self, LaneEnd<E>) {
+        let (default, receiver) = lane(capacity);
         let outbox = Self {
             default,
             started: OnceLock::new(),
@@ -141,7 +171,7 @@ impl<E> Outbox<E> {
         if let Some(channel) = early.channels.iter().find(|c| c.broker == broker) {
             return Channel::Owned(channel.sender.clone());
         }
-        let (sender, receiver) = mpsc::channel(self.capacity);
+        let (sender, receiver) = lane(self.capacity);
         early.channels.push(EarlyChannel {
             broker,
             sender: sender.clone(),
@@ -158,8 +188,10 @@ impl<E> Outbox<E> {
     /// Whether any of the channels is full, so a publish may wait.
     pub(crate) fn is_full(&self) -> bool {
         match self.started.get() {
-            Some(Started::Several { senders, .. }) => senders.iter().any(|s| s.capacity() == 0),
-            _ => self.default.capacity() == 0,
+            Some(Started::Several { senders, .. }) => {
+                senders.iter().any(|lane| lane.sender.capacity() == 0)
+            }
+            _ => self.default.sender.capacity() == 0,
         }
     }
 
@@ -185,7 +217,7 @@ impl<E> Outbox<E> {
         &self,
         brokers: &[&'static str],
         choose: &Choose<E>,
-    ) -> Vec<Option<Receiver<Mail<E>>>> {
+    ) -> Vec<Option<LaneEnd<E>>> {
         let mut early = self.early.lock();
         debug_assert!(early.frozen, "freeze() comes first");
         let mut receivers = vec![None];
@@ -198,7 +230,7 @@ impl<E> Outbox<E> {
                 let (sender, receiver) = match adopted {
                     Some(channel) => (channel.sender.clone(), channel.receiver.take()),
                     None => {
-                        let (sender, receiver) = mpsc::channel(self.capacity);
+                        let (sender, receiver) = lane(self.capacity);
                         (sender, Some(receiver))
                     }
                 };

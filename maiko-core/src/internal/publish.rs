@@ -3,15 +3,18 @@
 
 use std::{pin::pin, sync::Arc};
 
+use tokio::sync::mpsc::{Permit, error::TrySendError};
+
 use super::{
+    broker::Mail,
     cell::{ActorCell, Waiting},
+    cycle::{Edge, Standing},
     gate::Origin,
-    guard::guarded,
-    outbox::Outbox,
+    outbox::{Lane, Outbox},
     shared::Shared,
     tracker::Tracker,
 };
-use crate::{ActorId, Delivery, Envelope, EventId, SendError};
+use crate::{ActorId, CyclePolicy, Delivery, Envelope, Error, EventId, SendError};
 
 /// Names the topic of an event, for the activity shown in the report.
 pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
@@ -86,34 +89,58 @@ impl<'a, E> Publisher<'a, E> {
             return Err(SendError::stopping(event));
         }
 
-        let mut waited = false;
-        let channel = self.outbox.channel_for(&event);
-        let reserved = guarded(pin!(channel.reserve()), || {
-            if let Some((cell, topic_name)) = self.cell {
-                waited = true;
-                cell.set_sending(Some(Waiting {
-                    topic: topic_name(&event),
-                    broker: self.outbox.broker_of(&event),
-                }));
+        let lane = self.outbox.channel_for(&event);
+        // An actor uses the channel only while its lane's spill is empty, so
+        // that none of its own events can be waiting there (order).
+        let fast = if self.cell.is_none() || lane.spill.len() == 0 {
+            match lane.sender.try_reserve() {
+                Ok(permit) => Some(permit),
+                Err(TrySendError::Full(())) => None,
+                Err(TrySendError::Closed(())) => {
+                    shared.count_rejected();
+                    return Err(SendError::stopping(event));
+                }
             }
-        })
-        .await;
-        if let (true, Some((cell, _))) = (waited, self.cell) {
-            cell.set_sending(None);
-        }
-        let Ok(Ok(permit)) = reserved else {
-            // The broker closed this channel: the gate is closed.
-            shared.count_rejected();
-            return Err(SendError::stopping(event));
+        } else {
+            None
+        };
+        let permit = match fast {
+            Some(permit) => permit,
+            None => match self.wait_for_room(&lane, &event).await {
+                Room::Permit(permit) => permit,
+                Room::Closed => {
+                    // The broker closed this channel: the gate is closed.
+                    shared.count_rejected();
+                    return Err(SendError::stopping(event));
+                }
+                Room::Cycle(standing, edge) => {
+                    let result = self.break_cycle(&lane, standing, event, parent, tracked);
+                    drop(edge);
+                    return result;
+                }
+            },
         };
 
         let Some(depth) = shared.admit(self.origin) else {
             return Err(SendError::stopping(event));
         };
+        let (mail, sealed) = self.seal(event, parent, tracked, depth);
+        permit.send(mail);
+        Ok(sealed)
+    }
+
+    /// Steps 3 and 4 need the envelope: stamp it.
+    fn seal(
+        &self,
+        event: E,
+        parent: Option<EventId>,
+        tracked: bool,
+        depth: u32,
+    ) -> (Mail<E>, (EventId, Option<Arc<Tracker>>)) {
         #[cfg(feature = "monitoring")]
         let clock = match self.cell {
             Some((cell, _)) => cell.tick(),
-            None => shared.outside_tick(),
+            None => self.shared.outside_tick(),
         };
         #[cfg(not(feature = "monitoring"))]
         let clock = 0;
@@ -121,7 +148,109 @@ impl<'a, E> Publisher<'a, E> {
         let id = envelope.id();
         let tracker = tracked.then(|| Arc::new(Tracker::new(id)));
         envelope.tracker.clone_from(&tracker);
-        permit.send(Arc::new(envelope));
-        Ok((id, tracker))
+        (Arc::new(envelope), (id, tracker))
     }
+
+    /// Wait for room in `lane` (step 2 when the channel is full). An actor
+    /// takes part in cycle detection meanwhile, and comes back with the
+    /// cycle if it is the one to break it. Its activity says it is blocked
+    /// publishing until the wait ends (and still does if the deadline
+    /// aborts it meanwhile, for the report).
+    async fn wait_for_room<'l>(&self, lane: &'l Lane<E>, event: &E) -> Room<'l, 'a, E> {
+        let Some((cell, topic_name)) = self.cell else {
+            return match lane.sender.reserve().await {
+                Ok(permit) => Room::Permit(permit),
+                Err(_) => Room::Closed,
+            };
+        };
+        cell.set_sending(Some(Waiting {
+            topic: topic_name(event),
+            broker: self.outbox.broker_of(event),
+        }));
+        let room = self.wait_in_graph(lane, cell).await;
+        cell.set_sending(None);
+        room
+    }
+
+    async fn wait_in_graph<'l>(&self, lane: &'l Lane<E>, cell: &ActorCell) -> Room<'l, 'a, E> {
+        let shared = self.shared;
+        let policy = shared.cycle_policy();
+        let graph = shared.waits();
+        let key = lane.spill.key();
+        let (edge, mine) = graph.publisher_waits(cell, &cell.cycle_break, key, policy);
+        let mut check = mine.is_some();
+        let mut reserve = pin!(lane.sender.reserve());
+        loop {
+            if check
+                && policy != CyclePolicy::Wait
+                && let Some(standing) = graph.standing_for(cell, key)
+            {
+                return Room::Cycle(standing, edge);
+            }
+            if lane.spill.len() > 0 {
+                // Some of this actor's own events may wait there.
+                tokio::select! {
+                    () = lane.spill.drained() => check = false,
+                    () = cell.cycle_break.notified() => check = true,
+                }
+            } else {
+                tokio::select! {
+                    reserved = &mut reserve => {
+                        return match reserved {
+                            Ok(permit) => Room::Permit(permit),
+                            Err(_) => Room::Closed,
+                        };
+                    }
+                    () = cell.cycle_break.notified() => check = true,
+                }
+            }
+        }
+    }
+
+    /// This publish closes a cycle (see `internal::cycle`): go over
+    /// capacity, or refuse, as the policy says.
+    fn break_cycle(
+        &self,
+        lane: &Lane<E>,
+        standing: Standing<'_>,
+        event: E,
+        parent: Option<EventId>,
+        tracked: bool,
+    ) -> Result<(EventId, Option<Arc<Tracker>>), SendError<E>> {
+        let Some((cell, _)) = self.cell else {
+            unreachable!("only an actor waits in the graph")
+        };
+        if self.shared.cycle_policy() == CyclePolicy::Refuse {
+            let cycle = standing.text.clone();
+            standing.broken(cell);
+            return Err(SendError::new(Error::Cycle(cycle), event));
+        }
+        let mut event = Some(event);
+        let mut sealed = None;
+        let pushed = lane.spill.push(|| {
+            let depth = self.shared.admit(self.origin)?;
+            let event = event.take()?;
+            let (mail, ids) = self.seal(event, parent, tracked, depth);
+            sealed = Some(ids);
+            Some(mail)
+        });
+        standing.broken(cell);
+        match (pushed, sealed, event) {
+            (Ok(()), Some(sealed), _) => {
+                cell.counters.over_capacity();
+                Ok(sealed)
+            }
+            (_, _, Some(event)) => Err(SendError::stopping(event)),
+            _ => unreachable!("an event is either pushed or handed back"),
+        }
+    }
+}
+
+/// What a wait for room ended with.
+enum Room<'l, 'g, E> {
+    Permit(Permit<'l, Mail<E>>),
+    /// The channel closed: the gate is closed.
+    Closed,
+    /// This publish closes a cycle, which stands (the graph is locked).
+    Cycle(Standing<'g>, Edge<'g>),
 }

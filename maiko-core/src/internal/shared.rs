@@ -44,9 +44,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     cell::ActorCell,
+    cycle::WaitGraph,
     gate::{CLOSED, Gate, OPEN, Origin},
 };
-use crate::{ShutdownReport, Snapshot, SupervisorConfig};
+use crate::{CyclePolicy, ShutdownReport, Snapshot, SupervisorConfig};
 
 /// What every part of one supervisor shares: the gate and the shutdown's
 /// signals, times and report.
@@ -94,6 +95,10 @@ pub(crate) struct Shared {
     cells: Mutex<Vec<Arc<ActorCell>>>,
     shutdown_timeout: Duration,
     shutdown_grace: Duration,
+    /// The wait-for graph of blocked publishers (the root's serves the
+    /// whole group).
+    waits: WaitGraph,
+    cycle_policy: CyclePolicy,
 }
 
 impl Shared {
@@ -122,6 +127,8 @@ impl Shared {
             cells: Mutex::new(Vec::new()),
             shutdown_timeout: config.shutdown_timeout(),
             shutdown_grace: config.shutdown_grace(),
+            waits: WaitGraph::default(),
+            cycle_policy: config.cycle_policy(),
         }
     }
 
@@ -278,6 +285,16 @@ impl Shared {
         self.monitor_records_lost.load(Ordering::Relaxed)
     }
 
+    /// The wait-for graph of the gate's blocked publishers.
+    pub(crate) fn waits(&self) -> &WaitGraph {
+        &self.root().waits
+    }
+
+    /// What a publish that closes a cycle does.
+    pub(crate) fn cycle_policy(&self) -> CyclePolicy {
+        self.cycle_policy
+    }
+
     /// Units accepted and not yet finished.
     pub(crate) fn in_flight(&self) -> u64 {
         self.root().gate.in_flight()
@@ -325,6 +342,7 @@ impl Shared {
         let outcome = root.gate.request_stop();
         if outcome.first {
             *root.stop_requested_at.lock() = Some(Instant::now());
+            root.waits.on_stop();
             root.stopping.cancel();
         }
         if outcome.closed_now {
@@ -466,6 +484,7 @@ impl Shared {
             rejected: self.rejected(),
             stopping: self.is_stopping(),
             finished: self.has_finished(),
+            cycles: self.waits().standing(),
         }
     }
 

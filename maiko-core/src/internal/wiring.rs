@@ -13,19 +13,16 @@ use std::{
     sync::Arc,
 };
 
-use tokio::{
-    sync::mpsc::{self, Receiver},
-    task::JoinSet,
-};
+use tokio::{sync::mpsc, task::JoinSet};
 
 #[cfg(feature = "monitoring")]
 use super::monitor_hub::MonitorHub;
 use super::{
     actor_loop::{ActorTask, Mailbox},
-    broker::{BrokerCell, Mail, Routes, Subscriber, TopicMap, routing_loop},
+    broker::{BrokerCell, Routes, Subscriber, TopicMap, routing_loop},
     cell::ActorCell,
     coordinator::MemberTasks,
-    outbox::{Choose, DEFAULT_BROKER, Outbox},
+    outbox::{Choose, DEFAULT_BROKER, LaneEnd, Outbox},
     shared::Shared,
 };
 use crate::{
@@ -40,12 +37,12 @@ type ActorFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub(crate) struct Prepared<E, A> {
     pub(crate) actor: A,
     pub(crate) ctx: Context<E>,
-    pub(crate) inbox: Receiver<Mail<E>>,
+    pub(crate) inbox: LaneEnd<E>,
 }
 
 /// A publisher's outbox and the receiving end of its channel to the
 /// default broker.
-type Publishing<E> = (Arc<Outbox<E>>, Receiver<Mail<E>>);
+type Publishing<E> = (Arc<Outbox<E>>, LaneEnd<E>);
 
 /// What is registered before `start()`.
 pub(crate) struct Setup<E, T> {
