@@ -7,8 +7,7 @@
 //! in the sink's `on_shutdown`, is sometimes empty and sometimes large).
 //! Every client posts unique ids on a keep-alive connection, reconnecting
 //! when the server closes it, until a connection is refused (the listener
-//! has closed). The signal comes after a random number of answers, plus a
-//! random delay of up to 2 ms. Then:
+//! has closed). The signal comes after a random number of answers. Then:
 //!
 //! - the service exits with status 0 and a clean report;
 //! - the ids in the database are exactly the ids answered `202`: every one
@@ -38,7 +37,6 @@ mod support;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use ingest_support::{Client, Outcome, Service, audited_inserts, stored_ids};
@@ -61,8 +59,6 @@ struct Trial {
     batch_ms: u64,
     /// Answers to wait for before the signal.
     after_answers: u64,
-    /// Then this much longer.
-    delay: Duration,
     /// SIGINT instead of SIGTERM.
     interrupt: bool,
 }
@@ -75,7 +71,6 @@ impl Trial {
             batch: [1, 16, 256][rng.usize(0..3)],
             batch_ms: [1, 5, 50][rng.usize(0..3)],
             after_answers: rng.u64(0..1500),
-            delay: Duration::from_micros(rng.u64(0..2000)),
             interrupt: rng.u8(0..4) == 0,
         }
     }
@@ -167,8 +162,7 @@ async fn run_trial(trial: &Trial, tally: &Mutex<Tally>) {
         })
         .collect();
 
-    // The moment of the signal: a random number of answers into the load,
-    // then a random delay (choosing the moment, not waiting for anything).
+    // The moment of the signal: a random number of answers into the load.
     let mut seen = answers.subscribe();
     tokio::time::timeout(
         ingest_support::CHILD_TIMEOUT,
@@ -177,7 +171,6 @@ async fn run_trial(trial: &Trial, tally: &Mutex<Tally>) {
     .await
     .expect("the service answers")
     .expect("the counter lives");
-    tokio::time::sleep(trial.delay).await;
     service.signal(trial.interrupt);
     service.wait_for_log("received: draining").await;
 

@@ -22,9 +22,13 @@ use async_nats::{
 use bytes::Bytes;
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use maiko_core::{Actor, ActorId, Context, Delivery, Event, Subscribe, Supervisor, Topic};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{Codec, Error, InboundReport, InboundStats, Json, report::Counter, window::Window};
+use crate::{
+    Codec, Error, InboundReport, InboundStats, Json,
+    report::{Counter, Final},
+    window::Window,
+};
 
 /// The name of every inbound bridge's actor starts with this; the outbound
 /// bridge recognises the events they publish by it.
@@ -486,7 +490,7 @@ impl InboundHandle {
 
     /// The report, if the bridge has stopped.
     pub fn report(&self) -> Option<InboundReport> {
-        self.shared.report.borrow().clone()
+        self.shared.report.get()
     }
 
     /// Wait until the bridge has stopped and return its report.
@@ -495,12 +499,7 @@ impl InboundHandle {
     ///
     /// Cancel safe.
     pub async fn finished(&self) -> InboundReport {
-        let mut report = self.shared.report.subscribe();
-        let done = report
-            .wait_for(Option::is_some)
-            .await
-            .expect("the sender lives in `self`");
-        done.clone().expect("waited for Some")
+        self.shared.report.wait().await
     }
 }
 
@@ -525,7 +524,7 @@ struct Shared {
     unconfirmed: Counter,
     in_hand: Counter,
     unconfirmed_ids: Mutex<Vec<String>>,
-    report: watch::Sender<Option<InboundReport>>,
+    report: Final<InboundReport>,
 }
 
 impl Shared {
@@ -542,7 +541,7 @@ impl Shared {
             unconfirmed: Counter::default(),
             in_hand: Counter::default(),
             unconfirmed_ids: Mutex::new(Vec::new()),
-            report: watch::Sender::new(None),
+            report: Final::new(),
         }
     }
 
@@ -983,7 +982,7 @@ impl<E: Event, C: Codec<E>> InboundConsumer<E, C> {
             stats: shared.stats(),
             unconfirmed,
         };
-        shared.report.send_replace(Some(report.clone()));
+        shared.report.set(report.clone());
         report
     }
 }

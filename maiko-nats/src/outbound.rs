@@ -21,11 +21,12 @@ use futures_util::{StreamExt, stream::FuturesUnordered};
 use maiko_core::{
     Actor, ActorId, Completion, Context, Envelope, Event, EventId, Subscribe, Supervisor, Topic,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::{
     Codec, Error, Json, OutboundReport, OutboundStats, PublishFailure, RetryPolicy,
-    inbound::INBOUND_ACTOR_PREFIX, report::Counter,
+    inbound::INBOUND_ACTOR_PREFIX,
+    report::{Counter, Final},
 };
 
 type SubjectFn<E> = Arc<dyn Fn(&E) -> String + Send + Sync>;
@@ -282,7 +283,7 @@ impl OutboundBridge {
 
     /// The report, if the bridge has stopped.
     pub fn report(&self) -> Option<OutboundReport> {
-        self.shared.report.borrow().clone()
+        self.shared.report.get()
     }
 
     /// Wait until the bridge's actor has stopped (at the end of the
@@ -293,12 +294,7 @@ impl OutboundBridge {
     ///
     /// Cancel safe.
     pub async fn finished(&self) -> OutboundReport {
-        let mut report = self.shared.report.subscribe();
-        let done = report
-            .wait_for(Option::is_some)
-            .await
-            .expect("the sender lives in `self`");
-        done.clone().expect("waited for Some")
+        self.shared.report.wait().await
     }
 }
 
@@ -326,7 +322,7 @@ struct Shared {
     /// come in bursts (every event in flight when a server goes away), so
     /// at most one a second is logged.
     warned_at: Mutex<Option<Instant>>,
-    report: watch::Sender<Option<OutboundReport>>,
+    report: Final<OutboundReport>,
 }
 
 impl Shared {
@@ -342,7 +338,7 @@ impl Shared {
             skipped_inbound: Counter::default(),
             failures: Mutex::new(Vec::new()),
             warned_at: Mutex::new(None),
-            report: watch::Sender::new(None),
+            report: Final::new(),
         }
     }
 
@@ -410,7 +406,7 @@ impl Shared {
             unconfirmed,
             failed,
         };
-        self.report.send_replace(Some(report));
+        self.report.set(report);
     }
 }
 
@@ -740,7 +736,7 @@ impl<E, C> Drop for Bridge<E, C> {
     fn drop(&mut self) {
         // Never started (the supervisor was dropped or stopped before its
         // start): report that nothing was done.
-        if self.confirming.is_none() && self.shared.report.borrow().is_none() {
+        if self.confirming.is_none() && !self.shared.report.is_set() {
             self.shared.finish(Vec::new());
         }
     }

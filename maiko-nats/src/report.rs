@@ -224,3 +224,35 @@ impl Counter {
         self.0.load(Ordering::Relaxed)
     }
 }
+
+/// A bridge's report, set once when it stops, for its handles to read or
+/// wait for.
+pub(crate) struct Final<R>(tokio::sync::watch::Sender<Option<R>>);
+
+impl<R: Clone> Final<R> {
+    pub(crate) fn new() -> Self {
+        Self(tokio::sync::watch::Sender::new(None))
+    }
+
+    pub(crate) fn set(&self, report: R) {
+        self.0.send_replace(Some(report));
+    }
+
+    pub(crate) fn get(&self) -> Option<R> {
+        self.0.borrow().clone()
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Resolves with the report once it is set. Cancel safe.
+    pub(crate) async fn wait(&self) -> R {
+        let mut report = self.0.subscribe();
+        let done = report
+            .wait_for(Option::is_some)
+            .await
+            .expect("the sender lives in `self`");
+        done.clone().expect("waited for Some")
+    }
+}

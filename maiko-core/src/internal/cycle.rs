@@ -109,7 +109,22 @@ impl<E> Spill<E> {
 
     /// Take the first `n` events out, into `batch`.
     pub(crate) fn take(&self, n: usize, batch: &mut Vec<Mail<E>>) {
+        self.take_from(self.queue.lock(), n, batch);
+    }
+
+    /// Take everything out and take nothing more.
+    pub(crate) fn close(&self, batch: &mut Vec<Mail<E>>) {
         let mut queue = self.queue.lock();
+        queue.closed = true;
+        self.take_from(queue, usize::MAX, batch);
+    }
+
+    fn take_from(
+        &self,
+        mut queue: MutexGuard<'_, SpillQueue<E>>,
+        n: usize,
+        batch: &mut Vec<Mail<E>>,
+    ) {
         let n = n.min(queue.items.len());
         batch.extend(queue.items.drain(..n));
         self.len.fetch_sub(n, Ordering::Release);
@@ -117,17 +132,6 @@ impl<E> Spill<E> {
             drop(queue);
             self.drained.notify_waiters();
         }
-    }
-
-    /// Take everything out and take nothing more.
-    pub(crate) fn close(&self, batch: &mut Vec<Mail<E>>) {
-        let mut queue = self.queue.lock();
-        queue.closed = true;
-        let n = queue.items.len();
-        batch.extend(queue.items.drain(..));
-        self.len.fetch_sub(n, Ordering::Release);
-        drop(queue);
-        self.drained.notify_waiters();
     }
 
     /// Resolves once the spill is empty.
@@ -301,6 +305,7 @@ impl WaitGraph {
                 graph: self,
                 node: key,
                 lane: false,
+                removed: false,
             },
             mine,
         )
@@ -333,6 +338,7 @@ impl WaitGraph {
             graph: self,
             node: lane,
             lane: true,
+            removed: false,
         }
     }
 
@@ -383,11 +389,12 @@ pub(crate) struct Standing<'a> {
 }
 
 impl Standing<'_> {
-    /// The breaker went over capacity (or refused): its wait is over.
-    pub(crate) fn broken(mut self, cell: &ActorCell) {
-        let key = actor_key(cell);
-        self.graph.publishers.remove(&key);
-        self.graph.forget(key);
+    /// The breaker went over capacity (or refused): its wait is over, and
+    /// its edge goes now, under the lock already held.
+    pub(crate) fn broken(mut self, mut edge: Edge<'_>) {
+        self.graph.publishers.remove(&edge.node);
+        self.graph.forget(edge.node);
+        edge.removed = true;
     }
 }
 
@@ -396,10 +403,15 @@ pub(crate) struct Edge<'a> {
     graph: &'a WaitGraph,
     node: usize,
     lane: bool,
+    /// Removed already (by [`Standing::broken`]).
+    removed: bool,
 }
 
 impl Drop for Edge<'_> {
     fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
         let mut graph = self.graph.graph.lock();
         if self.lane {
             graph.lanes.remove(&self.node);

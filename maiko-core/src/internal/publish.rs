@@ -114,9 +114,7 @@ impl<'a, E> Publisher<'a, E> {
                     return Err(SendError::stopping(event));
                 }
                 Room::Cycle(standing, edge) => {
-                    let result = self.break_cycle(&lane, standing, event, parent, tracked);
-                    drop(edge);
-                    return result;
+                    return self.break_cycle(&lane, standing, edge, event, parent, tracked);
                 }
             },
         };
@@ -213,6 +211,7 @@ impl<'a, E> Publisher<'a, E> {
         &self,
         lane: &Lane<E>,
         standing: Standing<'_>,
+        edge: Edge<'_>,
         event: E,
         parent: Option<EventId>,
         tracked: bool,
@@ -222,7 +221,7 @@ impl<'a, E> Publisher<'a, E> {
         };
         if self.shared.cycle_policy() == CyclePolicy::Refuse {
             let cycle = standing.text.clone();
-            standing.broken(cell);
+            standing.broken(edge);
             return Err(SendError::new(Error::Cycle(cycle), event));
         }
         let mut event = Some(event);
@@ -234,7 +233,7 @@ impl<'a, E> Publisher<'a, E> {
             sealed = Some(ids);
             Some(mail)
         });
-        standing.broken(cell);
+        standing.broken(edge);
         match (pushed, sealed, event) {
             (Ok(()), Some(sealed), _) => {
                 cell.counters.over_capacity();
