@@ -191,7 +191,7 @@ impl<E> Context<E> {
     ///
     /// Never fails; the `Result` is kept for compatibility.
     pub fn stop_runtime(&self) -> Result {
-        self.shared.request_stop();
+        self.shared.protocol().request_stop();
         Ok(())
     }
 
@@ -264,7 +264,7 @@ impl<E> Context<E> {
     /// this to stop early (returning [`Error::Interrupted`](crate::Error::Interrupted)).
     #[inline]
     pub fn is_stopping(&self) -> bool {
-        self.shared.is_stopping()
+        self.shared.protocol().is_stopping()
     }
 
     /// Resolves when a shutdown starts; for `tokio::select!` in a long
@@ -274,7 +274,7 @@ impl<E> Context<E> {
     ///
     /// Cancel safe.
     pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.stopping_owned()
+        self.shared.protocol().stopping_owned()
     }
 }
 

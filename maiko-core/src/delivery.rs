@@ -159,14 +159,14 @@ impl Completion {
         if let Some(tracker) = tracker {
             tracker.settle(how);
         }
-        shared.release(1);
+        shared.protocol().release(1);
     }
 }
 
 impl Drop for Completion {
     fn drop(&mut self) {
         if let Some(deferred) = &self.settle {
-            let escalated = deferred.shared.is_escalated();
+            let escalated = deferred.shared.protocol().is_escalated();
             if !escalated {
                 tracing::warn!(
                     actor = %deferred.cell.id,

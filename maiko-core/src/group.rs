@@ -8,8 +8,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Error, Event, Result, ShutdownReport, Supervisor, SupervisorConfig, SupervisorHandle, Topic,
     internal::{
+        control::StopControl,
         coordinator::{Coordinator, MemberTasks},
         shared::Shared,
+        slot::ReportSlot,
         wiring::Setup,
     },
 };
@@ -33,8 +35,7 @@ struct GroupCore {
     root: Arc<Shared>,
     /// The members' own shared states, in the order they were added.
     members: Mutex<Vec<(String, Arc<Shared>)>>,
-    report: Mutex<Option<GroupReport>>,
-    finished: CancellationToken,
+    report: Arc<ReportSlot<GroupReport>>,
 }
 
 /// Several supervisors, possibly of different event and topic types, that
@@ -154,8 +155,7 @@ impl ShutdownGroup {
             core: Arc::new(GroupCore {
                 root: Arc::new(Shared::new(&config)),
                 members: Mutex::new(Vec::new()),
-                report: Mutex::new(None),
-                finished: CancellationToken::new(),
+                report: Arc::new(ReportSlot::new()),
             }),
             config,
             pending: Mutex::new(Vec::new()),
@@ -313,20 +313,19 @@ impl ShutdownGroup {
             let names: Vec<(String, Arc<Shared>)> = core.members.lock().clone();
             let mut members = Vec::with_capacity(names.len());
             for ((name, shared), report) in names.into_iter().zip(outcome.reports) {
-                shared.store_report(report.clone());
+                shared.books().report().store(report.clone());
                 members.push((name, report));
             }
             let report = GroupReport {
                 members,
-                unrouted: core.root.in_flight(),
+                unrouted: core.root.protocol().in_flight(),
                 deadline_hit: outcome.deadline_hit,
-                aborted_by_signal: core.root.abort_now(),
+                aborted_by_signal: core.root.protocol().abort_now(),
                 timeout,
                 total: outcome.total,
                 error,
             };
-            *core.report.lock() = Some(report);
-            core.finished.cancel();
+            core.report.store(report);
         });
     }
 
@@ -334,7 +333,7 @@ impl ShutdownGroup {
     /// anywhere.
     pub fn handle(&self) -> GroupHandle {
         GroupHandle {
-            core: Arc::clone(&self.core),
+            control: StopControl::new(Arc::clone(&self.core.root), Arc::clone(&self.core.report)),
         }
     }
 
@@ -351,7 +350,7 @@ impl ShutdownGroup {
     /// Dropping the future does not abandon the shutdown: it runs to its end
     /// in its own task, and a [`GroupHandle::stopped`] still sees it.
     pub async fn shutdown(mut self) -> GroupReport {
-        self.core.root.request_stop();
+        self.core.root.protocol().request_stop();
         if !self.started {
             self.launch();
         }
@@ -381,28 +380,14 @@ impl ShutdownGroup {
     ///
     /// As [`shutdown`](Self::shutdown).
     pub async fn run_until_signal(mut self) -> GroupReport {
-        let mut signals = crate::signal::Signals::install();
+        let signals = crate::signal::Signals::install();
         if !self.started {
             self.launch();
         }
-        let core = Arc::clone(&self.core);
-        tokio::select! {
-            () = core.finished.cancelled() => {}
-            () = signals.recv() => {
-                tracing::info!("signal received: shutting down the group (a second signal aborts)");
-                core.root.request_stop();
-                let watcher = Arc::clone(&core);
-                tokio::spawn(async move {
-                    tokio::select! {
-                        () = signals.recv() => {
-                            tracing::warn!("second signal: aborting the drain");
-                            watcher.root.escalate();
-                        }
-                        () = watcher.finished.cancelled() => {}
-                    }
-                });
-            }
-        }
+        self.handle()
+            .control
+            .until_signal(signals, "the group")
+            .await;
         self.shutdown().await
     }
 }
@@ -425,7 +410,7 @@ impl fmt::Debug for ShutdownGroup {
         f.debug_struct("ShutdownGroup")
             .field("members", &members)
             .field("started", &self.started)
-            .field("stopping", &self.core.root.is_stopping())
+            .field("stopping", &self.core.root.protocol().is_stopping())
             .field("error", &self.error)
             .finish_non_exhaustive()
     }
@@ -492,19 +477,19 @@ impl<E: Event, T: Topic<E>> From<AddError<E, T>> for Error {
 /// report, from anywhere.
 #[derive(Clone, Debug)]
 pub struct GroupHandle {
-    core: Arc<GroupCore>,
+    control: StopControl<GroupReport>,
 }
 
 impl GroupHandle {
     /// Start the shutdown of every member without waiting for it. Any number
     /// of calls, from anywhere, start one shutdown.
     pub fn request_stop(&self) {
-        self.core.root.request_stop();
+        self.control.request_stop();
     }
 
     /// Whether the group's shutdown has started.
     pub fn is_stopping(&self) -> bool {
-        self.core.root.is_stopping()
+        self.control.is_stopping()
     }
 
     /// Resolves when the group's shutdown starts: for an HTTP server's
@@ -514,14 +499,14 @@ impl GroupHandle {
     ///
     /// Cancel safe.
     pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        self.core.root.stopping_owned()
+        self.control.stopping()
     }
 
     /// Cut the shutdown short, as a second signal does: start it if needed,
     /// skip the rest of the drain and the grace, abandon what is left and
     /// abort what is still running.
     pub fn abort(&self) {
-        self.core.root.escalate();
+        self.control.abort();
     }
 
     /// Wait until the group's shutdown has finished and return its report.
@@ -531,12 +516,7 @@ impl GroupHandle {
     ///
     /// Cancel safe.
     pub async fn stopped(&self) -> GroupReport {
-        self.core.finished.cancelled().await;
-        self.core
-            .report
-            .lock()
-            .clone()
-            .expect("the report is stored before `finished` fires")
+        self.control.stopped().await
     }
 }
 

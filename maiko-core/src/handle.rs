@@ -2,7 +2,7 @@ use std::{borrow::Cow, fmt, sync::Arc};
 
 use crate::{
     ActorId, Delivery, SendError, ShutdownReport, Snapshot,
-    internal::{outbox::Outbox, publish::Publisher, shared::Shared},
+    internal::{control::StopControl, outbox::Outbox, publish::Publisher, shared::Shared},
 };
 
 /// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
@@ -46,6 +46,7 @@ use crate::{
 /// ```
 pub struct SupervisorHandle<E> {
     pub(crate) shared: Arc<Shared>,
+    control: StopControl<ShutdownReport>,
     pub(crate) outbox: Arc<Outbox<E>>,
     pub(crate) id: ActorId,
     /// Names an event's topic, for the report of an actor waiting to
@@ -57,6 +58,7 @@ impl<E> Clone for SupervisorHandle<E> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
+            control: self.control.clone(),
             outbox: Arc::clone(&self.outbox),
             id: self.id.clone(),
             topic_name: self.topic_name,
@@ -65,6 +67,22 @@ impl<E> Clone for SupervisorHandle<E> {
 }
 
 impl<E> SupervisorHandle<E> {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        outbox: Arc<Outbox<E>>,
+        id: ActorId,
+        topic_name: fn(&E) -> Cow<'static, str>,
+    ) -> Self {
+        let slot = Arc::clone(shared.books().report());
+        Self {
+            control: StopControl::new(Arc::clone(&shared), slot),
+            shared,
+            outbox,
+            id,
+            topic_name,
+        }
+    }
+
     /// Publish as the supervisor, through the gate.
     ///
     /// # Errors
@@ -118,15 +136,19 @@ impl<E> SupervisorHandle<E> {
             .await
     }
 
+    pub(crate) fn control(&self) -> &StopControl<ShutdownReport> {
+        &self.control
+    }
+
     /// Whether a shutdown has started.
     pub fn is_stopping(&self) -> bool {
-        self.shared.is_stopping()
+        self.control.is_stopping()
     }
 
     /// Start the shutdown without waiting for it. Any number of calls, from
     /// anywhere, start one shutdown; a later call never shortens it.
     pub fn request_stop(&self) {
-        self.shared.request_stop();
+        self.control.request_stop();
     }
 
     /// Resolves when a shutdown starts: for an HTTP server's graceful
@@ -136,14 +158,14 @@ impl<E> SupervisorHandle<E> {
     ///
     /// Cancel safe.
     pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        self.shared.stopping_owned()
+        self.control.stopping()
     }
 
     /// Cut the shutdown short, as a second signal does: start it if needed,
     /// skip the rest of the drain and the grace, abandon what is left and
     /// abort what is still running. The report says so.
     pub fn abort(&self) {
-        self.shared.escalate();
+        self.control.abort();
     }
 
     /// The supervisor's live figures: per actor, what was routed to it,
@@ -160,10 +182,7 @@ impl<E> SupervisorHandle<E> {
     ///
     /// Cancel safe.
     pub async fn stopped(&self) -> ShutdownReport {
-        self.shared.finished().await;
-        self.shared
-            .report()
-            .expect("the report is stored before `finished` fires")
+        self.control.stopped().await
     }
 }
 

@@ -13,6 +13,9 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod counts;
+
 mod actor;
 mod actor_builder;
 mod actor_config;

@@ -177,45 +177,36 @@ impl fmt::Display for ActorOutcome {
     }
 }
 
-/// What happened to one actor's events during the life of the supervisor.
-///
-/// The counts balance: `routed == handled + dropped + lost + abandoned +
-/// interrupted` (see [`is_balanced`](Self::is_balanced)). Every copy of an
-/// event the broker meant for the actor is counted once as routed and once
-/// as one of the five outcomes, on every path, the abort at the end of the
-/// grace included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ActorReport {
-    /// The actor.
-    pub actor: ActorId,
-    /// Events the broker routed to it (including ones then dropped or lost).
-    pub routed: u64,
-    /// Events its `handle_event` returned from (with `Ok` or an error other
-    /// than `Interrupted`).
-    pub handled: u64,
-    /// Events dropped under `OverflowPolicy::Drop` because its mailbox was
-    /// full.
-    pub dropped: u64,
-    /// Events lost because it had failed (or overflowed under
-    /// `OverflowPolicy::Fail`, or its handler panicked on them).
-    pub lost: u64,
-    /// Events left unhandled at the shutdown deadline: in its mailbox, or
-    /// on their way to it.
-    pub abandoned: u64,
-    /// Events whose handler returned [`Error::Interrupted`], or was still
-    /// running when the task was aborted at the end of the grace.
-    pub interrupted: u64,
-    /// How it ended.
-    pub outcome: ActorOutcome,
-    /// What it was doing when it was abandoned at the deadline, if it was.
-    pub stuck_in: Option<String>,
-    /// Events it published beyond its channel's capacity to break a cycle
-    /// of actors blocked publishing to each other (see
-    /// [`CyclePolicy::Exceed`](crate::CyclePolicy::Exceed)). They were
-    /// routed like any other, so they are in the subscribers' counts; this
-    /// is the memory the cycles cost, not a sixth outcome.
-    pub over_capacity: u64,
+event_counts! {
+    /// What happened to one actor's events during the life of the supervisor.
+    ///
+    /// The counts balance: `routed == handled + dropped + lost + abandoned +
+    /// interrupted` (see [`is_balanced`](Self::is_balanced)). Every copy of an
+    /// event the broker meant for the actor is counted once as routed and once
+    /// as one of the five outcomes, on every path, the abort at the end of the
+    /// grace included.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct ActorReport {
+        head {
+            /// The actor.
+            pub actor: ActorId,
+        }
+        counts(pub u64)
+        tail {
+            /// How it ended.
+            pub outcome: ActorOutcome,
+            /// What it was doing when it was abandoned at the deadline, if it
+            /// was.
+            pub stuck_in: Option<String>,
+            /// Events it published beyond its channel's capacity to break a
+            /// cycle of actors blocked publishing to each other (see
+            /// [`CyclePolicy::Exceed`](crate::CyclePolicy::Exceed)). They were
+            /// routed like any other, so they are in the subscribers' counts;
+            /// this is the memory the cycles cost, not a sixth outcome.
+            pub over_capacity: u64,
+        }
+    }
 }
 
 impl ActorReport {

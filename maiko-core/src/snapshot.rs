@@ -27,38 +27,33 @@ fn outcome_text<S: serde::Serializer>(outcome: &ActorOutcome, s: S) -> Result<S:
     s.collect_str(outcome)
 }
 
-/// One actor's figures in a [`Snapshot`]. The counts mean what they mean
-/// in the [`ActorReport`](crate::ActorReport), so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct ActorFigures {
-    /// The actor.
-    pub actor: ActorId,
-    /// Events routed to it so far.
-    pub routed: u64,
-    /// Events it has handled.
-    pub handled: u64,
-    /// Events dropped under `OverflowPolicy::Drop`.
-    pub dropped: u64,
-    /// Events lost to a failure.
-    pub lost: u64,
-    /// Events abandoned at the shutdown deadline.
-    pub abandoned: u64,
-    /// Events whose handler was interrupted.
-    pub interrupted: u64,
-    /// Events routed to it and not yet settled: waiting in its mailbox or
-    /// in its hands. The actor adds its counts once per batch of events, so
-    /// this runs a batch ahead at most.
-    pub queued: u64,
-    /// Events it published beyond its channel's capacity to break a cycle
-    /// (see [`ActorReport::over_capacity`](crate::ActorReport::over_capacity)).
-    pub over_capacity: u64,
-    /// Where it is in its life.
-    pub state: ActorState,
-    /// What it is doing, if it is waiting on something ("handling an event
-    /// of topic 'orders'", "blocked publishing to topic 'audit'", "idle").
-    pub doing: String,
+event_counts! {
+    /// One actor's figures in a [`Snapshot`]. The counts mean what they mean
+    /// in the [`ActorReport`](crate::ActorReport), so far.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+    #[non_exhaustive]
+    pub struct ActorFigures {
+        head {
+            /// The actor.
+            pub actor: ActorId,
+        }
+        counts(pub u64)
+        tail {
+            /// Events routed to it and not yet settled: waiting in its mailbox or
+            /// in its hands. The actor adds its counts once per batch of events, so
+            /// this runs a batch ahead at most.
+            pub queued: u64,
+            /// Events it published beyond its channel's capacity to break a cycle
+            /// (see [`ActorReport::over_capacity`](crate::ActorReport::over_capacity)).
+            pub over_capacity: u64,
+            /// Where it is in its life.
+            pub state: ActorState,
+            /// What it is doing, if it is waiting on something ("handling an event
+            /// of topic 'orders'", "blocked publishing to topic 'audit'", "idle").
+            pub doing: String,
+        }
+    }
 }
 
 /// Live figures of a supervisor, from

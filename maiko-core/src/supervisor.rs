@@ -21,6 +21,7 @@ use crate::{
         outbox::Outbox,
         publish::Publisher,
         shared::Shared,
+        watch::Watch,
         wiring::{Prepared, Setup},
     },
     subscribe::Subscription,
@@ -106,18 +107,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         let config_error = config.validate().err();
         let shared = Arc::new(Shared::new(&config));
         let id = ActorId::new("supervisor");
-        #[cfg(feature = "monitoring")]
-        let hub = Arc::new(crate::internal::monitor_hub::MonitorHub::new(
+        let watch = Watch::new(
             config.monitoring_channel_capacity(),
-            Arc::clone(&shared),
-        ));
-        let (setup, outbox) = Setup::new(
-            &config,
-            Arc::clone(&shared),
-            id.clone(),
-            #[cfg(feature = "monitoring")]
-            Arc::clone(&hub),
+            shared.books().report().finished_token(),
         );
+        let (setup, outbox) = Setup::new(&config, Arc::clone(&shared), id.clone(), watch.clone());
         Self {
             config,
             config_error,
@@ -126,7 +120,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             outbox,
             setup: Mutex::new(Some(setup)),
             #[cfg(feature = "monitoring")]
-            monitors: crate::monitoring::MonitorRegistry::new(hub),
+            monitors: crate::monitoring::MonitorRegistry::new(Arc::clone(watch.hub())),
             #[cfg(feature = "serde")]
             subscriptions: Vec::new(),
         }
@@ -306,12 +300,12 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// A cloneable handle to publish and to stop this supervisor from
     /// anywhere (an HTTP handler, a signal task).
     pub fn handle(&self) -> SupervisorHandle<E> {
-        SupervisorHandle {
-            shared: Arc::clone(&self.shared),
-            outbox: Arc::clone(&self.outbox),
-            id: self.id.clone(),
-            topic_name: topic_name::<E, T>,
-        }
+        SupervisorHandle::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.outbox),
+            self.id.clone(),
+            topic_name::<E, T>,
+        )
     }
 
     /// Start (unless started) and wait until the runtime stops: a stop
@@ -333,8 +327,8 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         loop {
             tokio::select! {
                 biased;
-                () = shared.finished() => break,
-                () = shared.failure() => shared.request_stop(),
+                () = shared.books().report().finished() => break,
+                () = shared.protocol().failure() => shared.protocol().request_stop(),
             }
         }
         self.shutdown().await.into_result()
@@ -379,7 +373,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// As [`stop`](Self::stop).
     pub async fn shutdown(mut self) -> ShutdownReport {
-        self.shared.request_stop();
+        self.shared.protocol().request_stop();
         if self.start_unless_started().await.is_err() {
             // Unusable configuration: nothing was started or accepted.
             return coordinator::report_of_nothing(&self.shared);
@@ -399,28 +393,14 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// As [`stop`](Self::stop).
     pub async fn run_until_signal(mut self) -> ShutdownReport {
         // Listen before anything starts, so no signal can slip past.
-        let mut signals = crate::signal::Signals::install();
+        let signals = crate::signal::Signals::install();
         if self.start_unless_started().await.is_err() {
             return self.shutdown().await;
         }
-        let shared = Arc::clone(&self.shared);
-        tokio::select! {
-            () = shared.finished() => {}
-            () = signals.recv() => {
-                tracing::info!("signal received: shutting down (a second signal aborts)");
-                shared.request_stop();
-                let watcher = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    tokio::select! {
-                        () = signals.recv() => {
-                            tracing::warn!("second signal: aborting the drain");
-                            watcher.escalate();
-                        }
-                        () = watcher.finished() => {}
-                    }
-                });
-            }
-        }
+        self.handle()
+            .control()
+            .until_signal(signals, "the supervisor")
+            .await;
         self.shutdown().await
     }
 
@@ -528,7 +508,7 @@ impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
         } else {
             d.field("started", &true);
         }
-        d.field("stopping", &self.shared.is_stopping())
+        d.field("stopping", &self.shared.protocol().is_stopping())
             .finish_non_exhaustive()
     }
 }

@@ -2,6 +2,10 @@ use std::{borrow::Cow, fmt, hash::Hash};
 
 use crate::{Event, OverflowPolicy};
 
+/// The name of the broker every topic uses unless [`Topic::broker`] says
+/// otherwise.
+pub(crate) const DEFAULT_BROKER: &str = "default";
+
 /// Classifies events for routing: actors subscribe to topics, and the broker
 /// delivers each event to the subscribers of its topic.
 ///
@@ -64,16 +68,18 @@ pub trait Topic<E: Event>: Hash + PartialEq + Eq + Clone + Send + Sync + 'static
     /// delays the topics of another. Events of one publisher keep their
     /// order within a broker; an actor subscribed to topics of two brokers
     /// receives from both, with no order promised between them. The brokers
-    /// are indexed when the supervisor starts, so choosing one costs a hash
-    /// lookup per event and no string comparison, and nothing at all when
-    /// every topic uses the default broker.
+    /// are indexed when the supervisor starts: choosing one costs nothing
+    /// when every topic uses the default broker, and otherwise a hash lookup
+    /// of the event's topic among the topics actors subscribe to by name.
     ///
     /// A topic that no actor subscribes to by name (its events only reach
     /// actors subscribed with [`Subscribe::all`](crate::Subscribe::all))
     /// is routed by its broker if some subscribed topic names the same
-    /// broker, and by the default broker otherwise.
+    /// broker, and by the default broker otherwise; finding its broker then
+    /// compares its name with the names of the supervisor's brokers, one
+    /// by one, for each such event.
     fn broker(&self) -> &'static str {
-        "default"
+        DEFAULT_BROKER
     }
 
     /// A name for this topic in logs and in the

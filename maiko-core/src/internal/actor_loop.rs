@@ -10,7 +10,6 @@
 
 use std::{
     future::{Future, poll_fn},
-    marker::PhantomData,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::pin,
     sync::Arc,
@@ -19,14 +18,15 @@ use std::{
 
 use tokio::{sync::mpsc::Receiver, time::Instant};
 
-#[cfg(feature = "monitoring")]
-use super::monitor_hub::{MonitorHub, Record};
 use super::{
-    broker::{Mail, close_and_drain},
     cell::{Activity, ActorCell, Ending, Stage},
     guard::guarded,
+    lane::close_and_drain,
+    mail::Mail,
+    protocol::Protocol,
     shared::Shared,
     tracker::{self, Settled},
+    watch::Watch,
 };
 use crate::{Actor, Error, Result, StepAction, Topic};
 
@@ -92,7 +92,7 @@ impl<E> Drop for Mailbox<E> {
             } else {
                 self.cell.counters.abandoned(left, Stage::Mailbox);
             }
-            self.shared.release(left);
+            self.shared.protocol().release(left);
         }
     }
 }
@@ -175,7 +175,9 @@ impl<E> Drop for Batch<'_, E> {
         counters.abandoned(self.abandoned, Stage::Mailbox);
         // The handlers' own publishes were counted when admitted, so
         // releasing after them never lets the count touch zero early.
-        self.shared.release(self.mails.len() as u64 - self.deferred);
+        self.shared
+            .protocol()
+            .release(self.mails.len() as u64 - self.deferred);
         self.mails.clear();
     }
 }
@@ -187,33 +189,41 @@ pub(crate) struct ActorTask<A: Actor, T> {
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_events_per_tick: usize,
     /// Told of every event, step and error while any monitor watches.
-    #[cfg(feature = "monitoring")]
-    pub(crate) hub: Arc<MonitorHub<A::Event, T>>,
-    pub(crate) _topic: PhantomData<fn() -> T>,
+    pub(crate) watch: Watch<A::Event, T>,
 }
 
-/// Tells the monitors that the actor stopped when its task ends, also when
-/// it is aborted.
-#[cfg(feature = "monitoring")]
-struct StopRecord<E: crate::Event, T: Topic<E>> {
-    hub: Arc<MonitorHub<E, T>>,
-    actor: crate::ActorId,
+/// What actor code (a handler or a step) came back with, as the loop acts
+/// on it (see [`classify`]).
+enum Outcome<V> {
+    /// It returned `Ok`.
+    Done(V),
+    /// It gave up because the runtime is stopping
+    /// ([`Error::Interrupted`]): a distinct outcome, not a failure.
+    Interrupted,
+    /// A publish of it was refused because the runtime is stopping (the
+    /// drain hop limit, strict mode): not the actor's fault, it never fails
+    /// the actor, which keeps draining its mailbox.
+    Refused,
+    /// Any other error: it goes through `on_error`.
+    Error(Error),
+    /// It panicked: the actor fails.
+    Panicked(Error),
 }
 
-#[cfg(feature = "monitoring")]
-impl<E: crate::Event, T: Topic<E>> Drop for StopRecord<E, T> {
-    fn drop(&mut self) {
-        self.hub.stopped(&self.actor);
+/// Sort what actor code returned, the same way for handlers and steps.
+fn classify<V>(result: std::result::Result<Result<V>, Error>, protocol: &Protocol) -> Outcome<V> {
+    match result {
+        Ok(Ok(value)) => Outcome::Done(value),
+        Ok(Err(Error::Interrupted)) => Outcome::Interrupted,
+        Ok(Err(Error::Stopping)) if protocol.is_stopping() => Outcome::Refused,
+        Ok(Err(error)) => Outcome::Error(error),
+        Err(panic) => Outcome::Panicked(panic),
     }
 }
 
 impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     pub(crate) async fn run(mut self) {
-        #[cfg(feature = "monitoring")]
-        let _stop_record = StopRecord {
-            hub: Arc::clone(&self.hub),
-            actor: self.cell.id.clone(),
-        };
+        let _stop_record = self.watch.on_stop(&self.cell.id);
         let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
             self.fail_before_start(error).await;
@@ -238,7 +248,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 tracker::settle(&mail, Settled::Lost);
             }
             self.cell.counters.lost(n, Stage::Mailbox);
-            self.shared.release(n);
+            self.shared.protocol().release(n);
         }
         self.record_ending(None, false);
     }
@@ -248,7 +258,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     /// finished (see the coordinator's order of closing).
     async fn shut_down(&mut self, cut_short: bool) {
         if let Some(turn) = self.shared.turn()
-            && self.shared.is_stopping()
+            && self.shared.protocol().is_stopping()
             && !turn.is_cancelled()
         {
             self.cell.set_activity(Activity::AwaitingTurn);
@@ -275,7 +285,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 closing = true;
                 step = StepState::Off;
             }
-            let step_allowed = !closing && self.shared.is_open();
+            let step_allowed = !closing && self.shared.protocol().is_open();
             let step_due = step == StepState::Ready && step_allowed;
 
             // The tick limit spaces events between steps; when no step can
@@ -318,7 +328,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             if step == StepState::Ready
                 && !closing
                 && !self.cell.has_failed()
-                && self.shared.is_open()
+                && self.shared.protocol().is_open()
             {
                 step = self.step().await;
                 tokio::task::consume_budget().await;
@@ -329,7 +339,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     /// Whether the mailbox must close now: `Some(true)` at the deadline,
     /// `Some(false)` when the actor stopped itself or failed.
     fn must_close(&self) -> Option<bool> {
-        if self.shared.is_escalated() {
+        if self.shared.protocol().is_escalated() {
             Some(true)
         } else if self.cell.has_failed() || self.cell.stop_requested() {
             Some(false)
@@ -384,7 +394,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 return Poll::Pending;
             }
             cell.register(cx.waker());
-            if cell.stop_requested() || cell.has_failed() || shared.is_escalated() {
+            if cell.stop_requested() || cell.has_failed() || shared.protocol().is_escalated() {
                 return Poll::Ready(Woken::Signal);
             }
             Poll::Pending
@@ -399,31 +409,24 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         }
     }
 
+    /// Handle a batch taken from the mailbox, copy by copy: abandoned at
+    /// the deadline, lost once the actor has failed, otherwise handed to
+    /// `handle_event` and settled by what it returned.
     async fn handle_batch(&mut self, batch: &mut Vec<Mail<A::Event>>) {
         let Self {
             actor,
             cell,
             shared,
-            #[cfg(feature = "monitoring")]
-            hub,
+            watch,
             ..
         } = self;
-        let escalated = shared.is_escalated();
-        #[cfg(feature = "monitoring")]
-        let watched = hub.is_active();
+        let protocol = shared.protocol();
+        let escalated = protocol.is_escalated();
+        let watching = watch.watching();
         let mut settle = Batch::new(cell, shared, batch);
         while settle.next < settle.mails.len() {
             let mail = &settle.mails[settle.next];
-            #[cfg(feature = "monitoring")]
-            let topic = if watched {
-                let topic = T::from_event(mail.event());
-                let dispatched =
-                    Record::Dispatched(Arc::clone(mail), topic.clone(), cell.id.clone());
-                hub.emit(dispatched).await;
-                Some(topic)
-            } else {
-                None
-            };
+            let mut sight = watching.dispatched(mail, &cell.id).await;
             if escalated {
                 settle.settle(Settled::Abandoned);
                 continue;
@@ -432,60 +435,28 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 settle.settle(Settled::Lost);
                 continue;
             }
-            // The logical clock orders monitoring records; it only moves
-            // while a monitor watches.
-            #[cfg(feature = "monitoring")]
-            let clock = if watched { cell.observe(mail.clock) } else { 0 };
-            #[cfg(feature = "monitoring")]
-            if let Some(topic) = &topic {
-                let delivered = Record::Delivered(Arc::clone(mail), topic.clone(), cell.id.clone());
-                hub.emit(delivered).await;
+            watching
+                .delivered(&mut sight, mail, &cell.id, &cell.clock)
+                .await;
+            let result = handle_event::<A, T>(actor, cell, mail).await;
+            let outcome = classify(result, protocol);
+            if !matches!(outcome, Outcome::Panicked(_)) {
+                watching.handled(sight, mail, &cell.id).await;
             }
-            if mail.tracker.is_some() {
-                cell.set_tracker(mail.tracker.clone());
-            }
-            cell.enter_handler(mail.depth, mail.id());
-            let result = run_as(cell, pin!(actor.handle_event(mail)), || {
-                Activity::Handling(T::from_event(mail.event()).name())
-            })
-            .await;
-            cell.leave_handler();
-            if mail.tracker.is_some() {
-                cell.set_tracker(None);
-            }
-            #[cfg(feature = "monitoring")]
-            if let (Some(topic), Ok(_)) = (topic, &result) {
-                let handled = Record::Handled {
-                    mail: Arc::clone(mail),
-                    topic,
-                    receiver: cell.id.clone(),
-                    clock,
-                };
-                hub.emit(handled).await;
-            }
-            let deferred = cell.take_deferred();
-            let settled = match result {
-                Ok(Ok(())) => Settled::Handled,
-                Ok(Err(Error::Interrupted)) => Settled::Interrupted,
-                // A publish refused because the runtime is stopping (the
-                // drain hop limit, strict mode) is not the actor's fault: it
-                // never fails the actor, which keeps draining its mailbox.
-                Ok(Err(Error::Stopping)) if shared.is_stopping() => Settled::Handled,
-                Ok(Err(error)) => {
-                    #[cfg(feature = "monitoring")]
-                    if watched {
-                        hub.emit(Record::Error(error.to_string(), cell.id.clone()))
-                            .await;
-                    }
+            let settled = match outcome {
+                Outcome::Done(()) | Outcome::Refused => Settled::Handled,
+                Outcome::Interrupted => Settled::Interrupted,
+                Outcome::Error(error) => {
+                    watching.error(&error, &cell.id).await;
                     on_error(actor, cell, error);
                     Settled::Handled
                 }
-                Err(panic) => {
+                Outcome::Panicked(panic) => {
                     cell.fail(panic);
                     Settled::Lost
                 }
             };
-            if deferred {
+            if cell.take_deferred() {
                 settle.defer();
             } else {
                 settle.settle(settled);
@@ -493,55 +464,32 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         }
     }
 
+    /// Call `step()` once and say when it runs next: an interrupted or
+    /// refused step ends the stepping, an error goes through `on_error`, a
+    /// panic fails the actor.
     async fn step(&mut self) -> StepState {
         let Self {
             actor,
             cell,
             shared,
-            #[cfg(feature = "monitoring")]
-            hub,
+            watch,
             ..
         } = self;
-        #[cfg(feature = "monitoring")]
-        let watched = hub.is_active();
-        #[cfg(feature = "monitoring")]
-        if watched {
-            hub.emit(Record::StepEnter(cell.id.clone())).await;
-        }
+        let watching = watch.watching();
+        watching.step_enter(&cell.id).await;
         let result = run_as(cell, pin!(actor.step()), || Activity::Stepping).await;
-        #[cfg(feature = "monitoring")]
-        if watched {
-            match &result {
-                Ok(Ok(action)) => hub.emit(Record::StepExit(*action, cell.id.clone())).await,
-                Ok(Err(Error::Interrupted)) => {}
-                Ok(Err(Error::Stopping)) if shared.is_stopping() => {}
-                Ok(Err(error)) => {
-                    hub.emit(Record::Error(error.to_string(), cell.id.clone()))
-                        .await;
-                }
-                Err(_) => {}
+        match classify(result, shared.protocol()) {
+            Outcome::Done(action) => {
+                watching.step_exit(action, &cell.id).await;
+                next_step(action).await
             }
-        }
-        match result {
-            Ok(Ok(action)) => match action {
-                StepAction::Continue => StepState::Ready,
-                StepAction::Yield => {
-                    tokio::task::yield_now().await;
-                    StepState::Ready
-                }
-                StepAction::AwaitEvent => StepState::AfterNextEvent,
-                StepAction::Backoff(delay) => StepState::At(Instant::now() + delay),
-                StepAction::Never => StepState::Off,
-            },
-            // Interrupted, or a publish from step() refused because the
-            // runtime is stopping: no more steps, and no failure.
-            Ok(Err(Error::Interrupted)) => StepState::Off,
-            Ok(Err(Error::Stopping)) if shared.is_stopping() => StepState::Off,
-            Ok(Err(error)) => {
+            Outcome::Interrupted | Outcome::Refused => StepState::Off,
+            Outcome::Error(error) => {
+                watching.error(&error, &cell.id).await;
                 on_error(actor, cell, error);
                 StepState::Ready
             }
-            Err(panic) => {
+            Outcome::Panicked(panic) => {
                 cell.fail(panic);
                 StepState::Off
             }
@@ -552,7 +500,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let cell = &self.cell;
         let ending = match (cell.take_failure(), shutdown_error) {
             (Some(error), _) | (None, Some(error)) => {
-                self.shared.notify_failure();
+                self.shared.protocol().notify_failure();
                 Ending::Failed(error)
             }
             // Cut short only if the deadline made it leave work behind.
@@ -560,6 +508,43 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);
+    }
+}
+
+/// Run `handle_event` for one copy, marked as in the handler (for the
+/// gate's drain depth and `Context::forward`) and with the event's tracker
+/// in the cell while it runs (for `Context::defer`).
+async fn handle_event<A: Actor, T: Topic<A::Event>>(
+    actor: &mut A,
+    cell: &ActorCell,
+    mail: &Mail<A::Event>,
+) -> std::result::Result<Result, Error> {
+    if mail.tracker.is_some() {
+        cell.set_tracker(mail.tracker.clone());
+    }
+    cell.enter_handler(mail.depth, mail.id());
+    let result = run_as(cell, pin!(actor.handle_event(mail)), || {
+        Activity::Handling(T::from_event(mail.event()).name())
+    })
+    .await;
+    cell.leave_handler();
+    if mail.tracker.is_some() {
+        cell.set_tracker(None);
+    }
+    result
+}
+
+/// When the step after one that returned `action` runs.
+async fn next_step(action: StepAction) -> StepState {
+    match action {
+        StepAction::Continue => StepState::Ready,
+        StepAction::Yield => {
+            tokio::task::yield_now().await;
+            StepState::Ready
+        }
+        StepAction::AwaitEvent => StepState::AfterNextEvent,
+        StepAction::Backoff(delay) => StepState::At(Instant::now() + delay),
+        StepAction::Never => StepState::Off,
     }
 }
 

@@ -35,27 +35,21 @@ use std::{
     },
 };
 
-use tokio::sync::mpsc::{
-    Receiver, Sender,
-    error::{TryRecvError, TrySendError},
-};
+use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
 use tracing::{error, warn};
 
-#[cfg(feature = "monitoring")]
-use super::monitor_hub::{MonitorHub, Record};
 use super::{
     cell::{ActorCell, Stage, Status},
-    cycle::Spill,
-    outbox::LaneEnd,
+    lane::{LaneEnd, Spill, close_and_drain},
+    mail::Mail,
     shared::Shared,
     tracker::{self, Settled, Tracker},
+    watch::Watch,
 };
-use crate::{Envelope, Error, Event, OverflowPolicy, Topic, meta::now_nanos};
+use crate::{Error, Event, OverflowPolicy, Topic, meta::now_nanos};
 
 /// How many events a routing loop takes from its channel at once.
 const BATCH: usize = 64;
-
-pub(crate) type Mail<E> = Arc<Envelope<E>>;
 
 /// One subscriber's mailbox and shared cell.
 #[derive(Debug)]
@@ -73,8 +67,7 @@ pub(crate) struct Routes<E, T> {
     by_topic: TopicMap<T, Vec<usize>>,
     to_all: Vec<usize>,
     /// Told of overflows while any monitor watches.
-    #[cfg(feature = "monitoring")]
-    monitor: Arc<MonitorHub<E, T>>,
+    watch: Watch<E, T>,
 }
 
 /// One broker of a supervisor, for the report: its name, and the events
@@ -256,19 +249,18 @@ impl<E> Drop for Copies<'_, E> {
             if let Some(tracker) = self.tracker {
                 tracker.settle(settled);
             }
-            self.shared.release(1);
+            self.shared.protocol().release(1);
         }
     }
 }
 
 impl<E: Event, T: Topic<E>> Routes<E, T> {
-    pub(crate) fn new(#[cfg(feature = "monitoring")] monitor: Arc<MonitorHub<E, T>>) -> Self {
+    pub(crate) fn new(watch: Watch<E, T>) -> Self {
         Self {
             subscribers: Vec::new(),
             by_topic: HashMap::default(),
             to_all: Vec::new(),
-            #[cfg(feature = "monitoring")]
-            monitor,
+            watch,
         }
     }
 
@@ -329,12 +321,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         let count = targets.len() + self.to_all.len();
         if count == 0 {
             tracker::settle(&mail, Settled::NotMeant);
-            shared.release(1);
+            shared.protocol().release(1);
             return None;
         }
         // Take a unit for every copy before delivering any (gate invariant
         // 3); the publisher's own copy, if it subscribes, is given back below.
-        shared.add_copies(count as u64 - 1);
+        shared.protocol().add_copies(count as u64 - 1);
         if let Some(tracker) = &mail.tracker {
             tracker.add_copies(count as u32 - 1);
         }
@@ -343,13 +335,13 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             let index = self.index(targets, position);
             if Some(index) == own {
                 tracker::settle(&mail, Settled::NotMeant);
-                shared.release(1);
+                shared.protocol().release(1);
                 continue;
             }
             let subscriber = &self.subscribers[index];
             match self.try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
                 Delivery::Delivered => run.add(index),
-                Delivery::Settled => shared.release(1),
+                Delivery::Settled => shared.protocol().release(1),
                 Delivery::MustWait => {
                     return Some(Blocked {
                         mail,
@@ -408,7 +400,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             if delivered {
                 run.add(index);
             } else {
-                shared.release(1);
+                shared.protocol().release(1);
             }
         }
     }
@@ -431,21 +423,19 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         }
         let cell = &subscriber.cell;
         let policy = *policy.get_or_insert_with(|| topic.overflow_policy());
-        #[cfg(feature = "monitoring")]
-        if self.monitor.is_active() {
-            let overflow =
-                Record::Overflow(Arc::clone(mail), topic.clone(), cell.id.clone(), policy);
-            self.monitor.emit(overflow).await;
-        }
+        self.watch
+            .watching()
+            .overflow(mail, topic, &cell.id, policy)
+            .await;
         match policy {
             OverflowPolicy::Block => {
                 // A real wait: it takes part in cycle detection until it ends.
-                let _edge = shared.waits().lane_waits(
+                let _edge = shared.protocol().waits().lane_waits(
                     lane.key,
                     cell,
                     topic.name(),
                     lane.broker,
-                    shared.cycle_policy(),
+                    shared.protocol().cycle_policy(),
                 );
                 let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
                 if !delivered {
@@ -479,8 +469,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         if offered != Delivery::MustWait {
             return offered;
         }
-        #[cfg(feature = "monitoring")]
-        if self.monitor.is_active() {
+        if self.watch.watching().is_on() {
             return Delivery::MustWait;
         }
         match *policy.get_or_insert_with(|| topic.overflow_policy()) {
@@ -544,7 +533,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 cell.counters.lost(1, Stage::Broker);
                 Settled::Lost
             }
-            Status::Running if shared.is_escalated() => {
+            Status::Running if shared.protocol().is_escalated() => {
                 cell.counters.abandoned(1, Stage::Broker);
                 Settled::Abandoned
             }
@@ -585,29 +574,6 @@ impl<E> Drop for Inbox<E> {
 struct LaneRef {
     key: usize,
     broker: &'static str,
-}
-
-/// Close a channel and take out everything left in it, to the end, passing
-/// each to `visit`; returns how many there were.
-///
-/// For the drop guards of aborted tasks. `try_recv` on a closed channel
-/// says `Empty` only while a sender holds a permit it reserved before the
-/// close, and every sender here writes with its permit in the same poll
-/// that reserved it, on another worker: the wait is that short. It says
-/// `Disconnected` once nothing is left and nothing can come.
-pub(crate) fn close_and_drain<T>(receiver: &mut Receiver<T>, mut visit: impl FnMut(T)) -> u64 {
-    receiver.close();
-    let mut left = 0;
-    loop {
-        match receiver.try_recv() {
-            Ok(item) => {
-                left += 1;
-                visit(item);
-            }
-            Err(TryRecvError::Empty) => std::thread::yield_now(),
-            Err(TryRecvError::Disconnected) => return left,
-        }
-    }
 }
 
 /// The events of a batch not yet handed to [`Routes::route`], last first.
@@ -652,7 +618,7 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
         broker,
     };
     let mut batch = Vec::with_capacity(BATCH);
-    let mut closed_signal = std::pin::pin!(shared.closed());
+    let mut closed_signal = std::pin::pin!(shared.protocol().closed());
     let mut closing = false;
     loop {
         let spilled = inbox.spill.len();
@@ -695,7 +661,7 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
             break;
         }
         route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
-        if !closing && shared.is_closed() {
+        if !closing && shared.protocol().is_closed() {
             inbox.receiver.close();
             closing = true;
         }

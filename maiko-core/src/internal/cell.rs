@@ -14,8 +14,11 @@ use parking_lot::Mutex;
 
 use std::sync::Arc;
 
-use super::{gate::Origin, outbox::DEFAULT_BROKER, tracker::Tracker};
-use crate::{ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId};
+use super::{gate::Origin, tracker::Tracker, watch::Clock};
+use crate::{
+    ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId, counts::Counts,
+    topic::DEFAULT_BROKER,
+};
 
 /// Whether an actor still takes events, as the routing loops see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,44 +104,44 @@ pub(crate) enum Stage {
     Mailbox,
 }
 
-/// The event accounting of one actor.
-///
-/// # Invariant
-///
-/// Every copy of an event that a routing loop meant for this actor is
-/// counted once as `routed`, and settled once as exactly one of `handled`,
-/// `dropped`, `lost`, `abandoned` or `interrupted`:
-///
-/// - a copy the routing loop puts into the mailbox is counted by
-///   [`delivered`](Self::delivered) and settled later by the actor's task
-///   when it takes the copy out ([`handled`](Self::handled),
-///   [`interrupted`](Self::interrupted), or [`lost`](Self::lost) /
-///   [`abandoned`](Self::abandoned) at [`Stage::Mailbox`]);
-/// - a copy that never reaches the mailbox is routed and settled in one call
-///   ([`dropped`](Self::dropped), or `lost` / `abandoned` at
-///   [`Stage::Broker`]).
-///
-/// So once the actor's task has ended (normally, or aborted: its drop
-/// guards settle the event in hand, the rest of its batch and what is left
-/// in its mailbox), `routed == handled + dropped + lost + abandoned +
-/// interrupted`. The methods below are the only writers.
-///
-/// # Orderings
-///
-/// Relaxed: the counts are read for the report after the tasks that write
-/// them have been joined, which synchronises; and for the live figures,
-/// where a count a moment old is fine.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    routed: AtomicU64,
-    handled: AtomicU64,
-    dropped: AtomicU64,
-    lost: AtomicU64,
-    abandoned: AtomicU64,
-    interrupted: AtomicU64,
-    /// Not an outcome: publishes of this actor that went over capacity to
-    /// break a cycle.
-    over_capacity: AtomicU64,
+event_counts! {
+    /// The event accounting of one actor.
+    ///
+    /// # Invariant
+    ///
+    /// Every copy of an event that a routing loop meant for this actor is
+    /// counted once as `routed`, and settled once as exactly one of `handled`,
+    /// `dropped`, `lost`, `abandoned` or `interrupted`:
+    ///
+    /// - a copy the routing loop puts into the mailbox is counted by
+    ///   [`delivered`](Self::delivered) and settled later by the actor's task
+    ///   when it takes the copy out ([`handled`](Self::handled),
+    ///   [`interrupted`](Self::interrupted), or [`lost`](Self::lost) /
+    ///   [`abandoned`](Self::abandoned) at [`Stage::Mailbox`]);
+    /// - a copy that never reaches the mailbox is routed and settled in one call
+    ///   ([`dropped`](Self::dropped), or `lost` / `abandoned` at
+    ///   [`Stage::Broker`]).
+    ///
+    /// So once the actor's task has ended (normally, or aborted: its drop
+    /// guards settle the event in hand, the rest of its batch and what is left
+    /// in its mailbox), `routed == handled + dropped + lost + abandoned +
+    /// interrupted`. The methods below are the only writers.
+    ///
+    /// # Orderings
+    ///
+    /// Relaxed: the counts are read for the report after the tasks that write
+    /// them have been joined, which synchronises; and for the live figures,
+    /// where a count a moment old is fine.
+    #[derive(Debug, Default)]
+    pub(crate) struct Counters {
+        head {}
+        counts(AtomicU64)
+        tail {
+            /// Not an outcome: publishes of this actor that went over
+            /// capacity to break a cycle.
+            over_capacity: AtomicU64,
+        }
+    }
 }
 
 #[inline]
@@ -201,6 +204,11 @@ impl Counters {
         counter.load(Ordering::Relaxed)
     }
 
+    /// The six counts now.
+    pub(crate) fn counts(&self) -> Counts {
+        map_counts!(self, Self::load)
+    }
+
     /// Copies abandoned so far.
     pub(crate) fn abandoned_count(&self) -> u64 {
         Self::load(&self.abandoned)
@@ -219,12 +227,9 @@ pub(crate) struct ActorCell {
     /// `in_handler` is not 0; the source event of a `Context::forward`.
     /// Written and read by the actor's own task only, hence Relaxed.
     handling: [AtomicU64; 2],
-    /// The actor's logical clock (feature `monitoring`): one tick per
-    /// publish, and on handling an event at least one more than the
-    /// event's clock. Written by the actor's task (and by clones of its
-    /// context), read for the record's order; Relaxed.
-    #[cfg(feature = "monitoring")]
-    clock: AtomicU64,
+    /// The actor's logical clock, for the order of monitoring records
+    /// (sized zero without the feature `monitoring`).
+    pub(crate) clock: Clock,
     /// Set by `Context::defer` inside a handler: the handler's event is
     /// settled by a `Completion`, not by the handler's return. Written and
     /// read by the actor's own task.
@@ -260,8 +265,7 @@ impl ActorCell {
             id,
             in_handler: AtomicU32::new(0),
             handling: [AtomicU64::new(0), AtomicU64::new(0)],
-            #[cfg(feature = "monitoring")]
-            clock: AtomicU64::new(0),
+            clock: Clock::default(),
             deferred: AtomicBool::new(false),
             deferred_outstanding: AtomicU64::new(0),
             tracker: Mutex::new(None),
@@ -293,28 +297,6 @@ impl ActorCell {
         self.handling[1].store(id as u64, Ordering::Relaxed);
         self.in_handler
             .store(depth.saturating_add(1), Ordering::Relaxed);
-    }
-
-    /// The clock for a publish by this actor. A load and a store, not a
-    /// locked read-modify-write: the actor's own task is the one that
-    /// publishes (a clone of its context in another task may repeat a
-    /// value, which only leaves two records of equal rank in the order).
-    #[cfg(feature = "monitoring")]
-    #[inline]
-    pub(crate) fn tick(&self) -> u64 {
-        let now = self.clock.load(Ordering::Relaxed) + 1;
-        self.clock.store(now, Ordering::Relaxed);
-        now
-    }
-
-    /// Handling an event published at `clock`: the actor's clock moves past
-    /// it; returns the clock of this handling.
-    #[cfg(feature = "monitoring")]
-    #[inline]
-    pub(crate) fn observe(&self, clock: u64) -> u64 {
-        let now = self.clock.load(Ordering::Relaxed).max(clock) + 1;
-        self.clock.store(now, Ordering::Relaxed);
-        now
     }
 
     /// The id of the event being handled, if the actor is in a handler.
@@ -456,16 +438,7 @@ impl ActorCell {
 
     /// This actor's live figures.
     pub(crate) fn figures(&self) -> ActorFigures {
-        let c = &self.counters;
-        let load = Counters::load;
-        let (routed, handled, dropped, lost, abandoned, interrupted) = (
-            load(&c.routed),
-            load(&c.handled),
-            load(&c.dropped),
-            load(&c.lost),
-            load(&c.abandoned),
-            load(&c.interrupted),
-        );
+        let counts = self.counters.counts();
         let activity = self.activity();
         let ended = self.ending.lock().is_some();
         let state = match (ended, self.status()) {
@@ -475,20 +448,13 @@ impl ActorCell {
             (false, Status::Running) if activity == Activity::Starting => ActorState::Starting,
             (false, Status::Running) => ActorState::Running,
         };
-        let settled = handled + dropped + lost + abandoned + interrupted;
-        ActorFigures {
+        with_counts!(ActorFigures {
             actor: self.id.clone(),
-            routed,
-            handled,
-            dropped,
-            lost,
-            abandoned,
-            interrupted,
-            queued: routed.saturating_sub(settled),
-            over_capacity: load(&c.over_capacity),
-            state,
+            queued: counts.routed.saturating_sub(counts.settled()),
+            over_capacity: Counters::load(&self.counters.over_capacity),
+            state: state,
             doing: activity.describe(),
-        }
+        } from counts)
     }
 
     /// This actor's entry in the shutdown report, once its task has ended
@@ -504,20 +470,14 @@ impl ActorCell {
         };
         // Copies whose completion is still out are settled by nothing yet:
         // at the deadline they are abandoned.
-        let abandoned =
-            Counters::load(&c.abandoned) + self.deferred_outstanding.load(Ordering::Relaxed);
-        let stuck = outcome == ActorOutcome::Aborted || (deadline_hit && abandoned > 0);
-        ActorReport {
+        let mut counts = c.counts();
+        counts.abandoned += self.deferred_outstanding.load(Ordering::Relaxed);
+        let stuck = outcome == ActorOutcome::Aborted || (deadline_hit && counts.abandoned > 0);
+        with_counts!(ActorReport {
             actor: self.id.clone(),
-            routed: Counters::load(&c.routed),
-            handled: Counters::load(&c.handled),
-            dropped: Counters::load(&c.dropped),
-            lost: Counters::load(&c.lost),
-            abandoned,
-            interrupted: Counters::load(&c.interrupted),
-            outcome,
+            outcome: outcome,
             stuck_in: stuck.then(|| self.activity().describe()),
             over_capacity: Counters::load(&c.over_capacity),
-        }
+        } from counts)
     }
 }

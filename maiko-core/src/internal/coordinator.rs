@@ -22,9 +22,7 @@ use tokio::{task::JoinSet, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-#[cfg(feature = "monitoring")]
-use super::monitor_hub::DrainMonitors;
-use super::{broker::BrokerCell, cell::ActorCell, shared::Shared};
+use super::{broker::BrokerCell, cell::ActorCell, shared::Shared, watch::Drain};
 use crate::{ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
 
 /// Instants at which the drain reached each phase.
@@ -47,8 +45,7 @@ pub(crate) struct MemberTasks {
     /// need not wait).
     pub(crate) turn: Option<CancellationToken>,
     /// This member's monitors, to be given every record before the report.
-    #[cfg(feature = "monitoring")]
-    pub(crate) monitors: Option<Arc<dyn DrainMonitors>>,
+    pub(crate) monitors: Drain,
 }
 
 /// The shutdown of everything behind one gate.
@@ -77,27 +74,29 @@ impl Coordinator {
         tokio::spawn(async move {
             let mut outcome = coordinator.run().await;
             let report = outcome.reports.pop().expect("one report per member");
-            shared.store_report(report);
+            shared.books().report().store(report);
         });
     }
 
     pub(crate) async fn run(mut self) -> Outcome {
         let root = Arc::clone(&self.root);
         self.until_stop_requested().await;
-        let stop_at = root.stop_requested_at().unwrap_or_else(Instant::now);
-        let deadline = stop_at + root.shutdown_timeout();
+        let stop_at = root
+            .protocol()
+            .stop_requested_at()
+            .unwrap_or_else(Instant::now);
+        let deadline = stop_at + root.protocol().shutdown_timeout();
 
         let mut marks = Marks::default();
         let drained = tokio::select! {
             biased;
             () = drain(&root, &mut self.members, &mut marks) => true,
             () = tokio::time::sleep_until(deadline) => false,
-            () = root.escalated() => false,
+            () = root.protocol().escalated() => false,
         };
         if !drained {
             self.escalate(&mut marks).await;
         }
-        #[cfg(feature = "monitoring")]
         self.drain_monitors().await;
 
         let solo = self.members.len() == 1;
@@ -109,7 +108,7 @@ impl Coordinator {
                 // the gate still counts; in a group, the gate counts for all
                 // members, so each counts what its own routing loops left.
                 let unrouted = if solo {
-                    root.in_flight()
+                    root.protocol().in_flight()
                 } else {
                     member.brokers.iter().map(|b| b.unrouted()).sum()
                 };
@@ -129,16 +128,13 @@ impl Coordinator {
     /// Let every member's monitors receive every record, so that a monitor's
     /// figures are complete when `stop()` returns; bounded by the grace, as
     /// a monitor stuck in a callback must not hold the shutdown.
-    #[cfg(feature = "monitoring")]
     async fn drain_monitors(&self) {
         let all = async {
             for member in &self.members {
-                if let Some(monitors) = &member.monitors {
-                    monitors.drained().await;
-                }
+                member.monitors.drained().await;
             }
         };
-        if tokio::time::timeout(self.root.shutdown_grace(), all)
+        if tokio::time::timeout(self.root.protocol().shutdown_grace(), all)
             .await
             .is_err()
         {
@@ -157,8 +153,8 @@ impl Coordinator {
         };
         tokio::select! {
             biased;
-            () = root.stopping() => {}
-            () = all_ended => root.request_stop(),
+            () = root.protocol().stopping() => {}
+            () = all_ended => root.protocol().request_stop(),
         }
     }
 
@@ -168,7 +164,7 @@ impl Coordinator {
     /// left.
     async fn escalate(&mut self, marks: &mut Marks) {
         let root = Arc::clone(&self.root);
-        root.close_at_deadline();
+        root.protocol().close_at_deadline();
         for member in &self.members {
             if let Some(turn) = &member.turn {
                 turn.cancel();
@@ -177,10 +173,10 @@ impl Coordinator {
                 cell.wake();
             }
         }
-        let grace = if root.abort_now() {
+        let grace = if root.protocol().abort_now() {
             Duration::ZERO
         } else {
-            root.shutdown_grace()
+            root.protocol().shutdown_grace()
         };
         let in_grace = drain(&root, &mut self.members, marks);
         if tokio::time::timeout(grace, in_grace).await.is_err() {
@@ -204,8 +200,9 @@ impl Coordinator {
 /// actors member by member, giving each member its turn. Each phase runs
 /// in a span carrying its counts.
 async fn drain(root: &Shared, members: &mut [MemberTasks], marks: &mut Marks) {
-    let in_flight = root.in_flight();
-    root.closed()
+    let in_flight = root.protocol().in_flight();
+    root.protocol()
+        .closed()
         .instrument(info_span!("maiko.draining", in_flight))
         .await;
     let routing_tasks: usize = members.iter().map(|m| m.routing_loops.len()).sum();
@@ -256,29 +253,33 @@ fn report(
     }
 
     let now = Instant::now();
-    let closed_at = shared.gate_closed_at().unwrap_or(now).max(stop_at);
+    let closed_at = shared
+        .protocol()
+        .gate_closed_at()
+        .unwrap_or(now)
+        .max(stop_at);
     let brokers_done = marks.brokers_done.unwrap_or(now).max(closed_at);
     let actors_done = marks.actors_done.unwrap_or(now).max(brokers_done);
     ShutdownReport {
         actors,
-        rejected: shared.rejected(),
+        rejected: shared.books().rejected(),
         unrouted,
         brokers: member
             .brokers
             .iter()
             .map(|b| BrokerReport::new(b.name, b.unrouted()))
             .collect(),
-        monitor_records_lost: shared.monitor_records_lost(),
+        monitor_records_lost: member.monitors.records_lost(),
         deadline_hit,
-        aborted_by_signal: shared.abort_now(),
-        timeout: shared.shutdown_timeout(),
+        aborted_by_signal: shared.protocol().abort_now(),
+        timeout: shared.protocol().shutdown_timeout(),
         phases: PhaseTimes {
             draining: closed_at - stop_at,
             closing: brokers_done - closed_at,
             on_shutdown: actors_done - brokers_done,
         },
         total: now - stop_at,
-        cycles: shared.waits().at_stop(),
+        cycles: shared.protocol().waits().at_stop(),
     }
 }
 
@@ -292,8 +293,7 @@ pub(crate) fn report_of_nothing(shared: &Arc<Shared>) -> ShutdownReport {
         brokers: Vec::new(),
         cells: Vec::new(),
         turn: None,
-        #[cfg(feature = "monitoring")]
-        monitors: None,
+        monitors: Drain::none(),
     };
     report(&nothing, 0, Instant::now(), &Marks::default(), false)
 }

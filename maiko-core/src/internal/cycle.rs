@@ -1,5 +1,4 @@
-//! Wait-for cycles among blocked publishers, and the spill that breaks
-//! them.
+//! Wait-for cycles among blocked publishers.
 //!
 //! Under [`OverflowPolicy::Block`](crate::OverflowPolicy::Block) two kinds
 //! of waits can chain: an actor inside a handler waits for room in its
@@ -26,7 +25,7 @@
 //! The actor on the cycle whose publish waits on the lane walked from is
 //! its *breaker*: the detector notifies it (or is it). Under the default
 //! [`CyclePolicy::Exceed`](crate::CyclePolicy::Exceed) the breaker puts its
-//! event into its lane's [`Spill`], beyond the channel's capacity, returns
+//! event into its lane's [`Spill`](super::lane::Spill), beyond the channel's capacity, returns
 //! from its publish and goes on: its mailbox drains, which frees the wait
 //! before it, and the cycle unwinds. The push happens under the graph's lock
 //! while the lane's routing loop still has its wait edge, so the loop
@@ -40,113 +39,16 @@
 
 use std::{
     borrow::Cow,
-    collections::{HashMap, HashSet, VecDeque},
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    collections::{HashMap, HashSet},
+    sync::Arc,
 };
 
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tracing::warn;
 
-use super::{broker::Mail, cell::ActorCell, outbox::DEFAULT_BROKER};
-use crate::{ActorId, CyclePolicy};
-
-/// Events put into a lane beyond its channel's capacity to break a cycle,
-/// routed after the channel events sent before them.
-pub(crate) struct Spill<E> {
-    len: AtomicUsize,
-    queue: Mutex<SpillQueue<E>>,
-    /// Woken when the routing loop empties the spill, for publishers that
-    /// wait for it before they use the channel again.
-    drained: Notify,
-}
-
-struct SpillQueue<E> {
-    items: VecDeque<Mail<E>>,
-    /// Set by the routing loop at its end: nothing more may come.
-    closed: bool,
-}
-
-impl<E> Spill<E> {
-    pub(crate) fn new() -> Self {
-        Self {
-            len: AtomicUsize::new(0),
-            queue: Mutex::new(SpillQueue {
-                items: VecDeque::new(),
-                closed: false,
-            }),
-            drained: Notify::new(),
-        }
-    }
-
-    /// How many events wait in the spill (one atomic load: the hot path's
-    /// only look at it).
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire)
-    }
-
-    /// The key of this spill's lane in the wait-for graph.
-    pub(crate) fn key(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self).cast::<()>() as usize
-    }
-
-    /// Put `mail` in, unless the routing loop has ended. Call with the
-    /// graph's lock held (see the module docs).
-    pub(crate) fn push(&self, admit: impl FnOnce() -> Option<Mail<E>>) -> Result<(), ()> {
-        let mut queue = self.queue.lock();
-        if queue.closed {
-            return Err(());
-        }
-        let mail = admit().ok_or(())?;
-        queue.items.push_back(mail);
-        self.len.fetch_add(1, Ordering::Release);
-        Ok(())
-    }
-
-    /// Take the first `n` events out, into `batch`.
-    pub(crate) fn take(&self, n: usize, batch: &mut Vec<Mail<E>>) {
-        self.take_from(self.queue.lock(), n, batch);
-    }
-
-    /// Take everything out and take nothing more.
-    pub(crate) fn close(&self, batch: &mut Vec<Mail<E>>) {
-        let mut queue = self.queue.lock();
-        queue.closed = true;
-        self.take_from(queue, usize::MAX, batch);
-    }
-
-    fn take_from(
-        &self,
-        mut queue: MutexGuard<'_, SpillQueue<E>>,
-        n: usize,
-        batch: &mut Vec<Mail<E>>,
-    ) {
-        let n = n.min(queue.items.len());
-        batch.extend(queue.items.drain(..n));
-        self.len.fetch_sub(n, Ordering::Release);
-        if queue.items.is_empty() {
-            drop(queue);
-            self.drained.notify_waiters();
-        }
-    }
-
-    /// Resolves once the spill is empty.
-    pub(crate) async fn drained(&self) {
-        loop {
-            let notified = self.drained.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.len() == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+use super::cell::ActorCell;
+use crate::{ActorId, CyclePolicy, topic::DEFAULT_BROKER};
 
 /// A wait of a publishing actor for room in a lane.
 struct PublisherWait {

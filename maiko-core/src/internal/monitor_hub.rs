@@ -40,15 +40,16 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
 use parking_lot::Mutex;
 use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
-use super::{broker::Mail, shared::Shared};
+use super::mail::Mail;
 use crate::{
     ActorId, Event, OverflowPolicy, StepAction, Topic,
     monitoring::{Monitor, MonitorId},
@@ -173,7 +174,11 @@ pub(crate) struct MonitorHub<E, T> {
     work: Notify,
     lifecycle: Mutex<Lifecycle>,
     dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    shared: Arc<Shared>,
+    /// Fires when the supervisor's shutdown has finished: no record will
+    /// come.
+    finished: CancellationToken,
+    /// Records lost because their producer was aborted.
+    records_lost: AtomicU64,
 }
 
 impl<E, T> std::fmt::Debug for MonitorHub<E, T> {
@@ -186,7 +191,7 @@ impl<E, T> std::fmt::Debug for MonitorHub<E, T> {
 }
 
 impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
-    pub(crate) fn new(capacity: usize, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(capacity: usize, finished: CancellationToken) -> Self {
         Self {
             active: AtomicBool::new(false),
             queue: Mutex::new(Queue {
@@ -197,7 +202,8 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
             work: Notify::new(),
             lifecycle: Mutex::new(Lifecycle::default()),
             dispatcher: Mutex::new(None),
-            shared,
+            finished,
+            records_lost: AtomicU64::new(0),
         }
     }
 
@@ -209,7 +215,7 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
 
     /// Whether the supervisor has stopped: no record will come.
     pub(crate) fn has_finished(&self) -> bool {
-        self.shared.has_finished()
+        self.finished.is_cancelled()
     }
 
     /// Queue an item; `false` if the dispatcher has ended (the item is
@@ -265,7 +271,7 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
     /// `None` if the runtime has finished (no record would ever come) or
     /// 65,536 monitors are registered at once.
     pub(crate) fn add(self: &Arc<Self>, watcher: Box<dyn Watcher<E, T>>) -> Option<MonitorId> {
-        if self.shared.has_finished() {
+        if self.finished.is_cancelled() {
             return None;
         }
         self.start_dispatcher();
@@ -332,7 +338,7 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
         let mut batch = Vec::new();
         loop {
             let work = self.work.notified();
-            let finished = self.shared.has_finished();
+            let finished = self.finished.is_cancelled();
             {
                 let mut queue = self.queue.lock();
                 batch.extend(queue.items.drain(..));
@@ -346,7 +352,7 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
                 }
                 tokio::select! {
                     () = work => {}
-                    () = self.shared.finished() => {}
+                    () = self.finished.cancelled() => {}
                 }
                 continue;
             }
@@ -414,11 +420,17 @@ impl<E: Event, T: Topic<E>> MonitorHub<E, T> {
 /// supervisor's monitors to have received every record before it reports.
 pub(crate) trait DrainMonitors: Send + Sync {
     fn drained(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
+    /// Records lost because their producer was aborted at the deadline.
+    fn records_lost(&self) -> u64;
 }
 
 impl<E: Event, T: Topic<E>> DrainMonitors for MonitorHub<E, T> {
     fn drained(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(self.barrier())
+    }
+
+    fn records_lost(&self) -> u64 {
+        self.records_lost.load(Ordering::Relaxed)
     }
 }
 
@@ -467,7 +479,7 @@ struct Lost<'a, E, T> {
 impl<E, T> Drop for Lost<'_, E, T> {
     fn drop(&mut self) {
         if self.armed {
-            self.hub.shared.count_monitor_record_lost();
+            self.hub.records_lost.fetch_add(1, Ordering::Relaxed);
             warn!(
                 "a monitoring record was lost: its producer was aborted at the shutdown deadline"
             );

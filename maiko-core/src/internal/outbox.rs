@@ -21,49 +21,15 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use super::{
+    lane::{Lane, LaneEnd, lane},
+    watch::Clock,
+};
+use crate::topic::DEFAULT_BROKER;
 use parking_lot::Mutex;
-use tokio::sync::mpsc::{self, Receiver, Sender};
-
-use super::{broker::Mail, cycle::Spill};
-
-/// The name of the broker every topic uses unless it says otherwise.
-pub(crate) const DEFAULT_BROKER: &str = "default";
 
 /// Chooses the index of an event's broker.
 pub(crate) type Choose<E> = Arc<dyn Fn(&E) -> usize + Send + Sync>;
-
-/// A publisher's stage-1 channel to one broker, with the spill that takes
-/// what goes over its capacity to break a cycle (see `internal::cycle`).
-pub(crate) struct Lane<E> {
-    pub(crate) sender: Sender<Mail<E>>,
-    pub(crate) spill: Arc<Spill<E>>,
-}
-
-impl<E> Clone for Lane<E> {
-    fn clone(&self) -> Self {
-        Self {
-            sender: self.sender.clone(),
-            spill: Arc::clone(&self.spill),
-        }
-    }
-}
-
-/// The routing loop's end of a [`Lane`].
-pub(crate) struct LaneEnd<E> {
-    pub(crate) receiver: Receiver<Mail<E>>,
-    pub(crate) spill: Arc<Spill<E>>,
-}
-
-/// A new lane of `capacity`.
-pub(crate) fn lane<E>(capacity: usize) -> (Lane<E>, LaneEnd<E>) {
-    let (sender, receiver) = mpsc::channel(capacity);
-    let spill = Arc::new(Spill::new());
-    let end = LaneEnd {
-        receiver,
-        spill: Arc::clone(&spill),
-    };
-    (Lane { sender, spill }, end)
-}
 
 /// How `start()` set up the brokers.
 enum Started<E> {
@@ -100,6 +66,9 @@ pub(crate) struct Outbox<E> {
     /// The name of the broker of an event's topic.
     broker_of: fn(&E) -> &'static str,
     capacity: usize,
+    /// The logical clock of the publishes from outside the actors, for the
+    /// supervisor's outbox (an actor's publishes use its cell's clock).
+    pub(crate) clock: Clock,
 }
 
 /// The channel a publish goes into: borrowed from the outbox, or (only
@@ -134,6 +103,7 @@ impl<E> Outbox<E> {
             }),
             broker_of,
             capacity,
+            clock: Clock::default(),
         };
         (outbox, receiver)
     }

@@ -6,11 +6,12 @@ use std::{pin::pin, sync::Arc};
 use tokio::sync::mpsc::{Permit, error::TrySendError};
 
 use super::{
-    broker::Mail,
     cell::{ActorCell, Waiting},
     cycle::{Edge, Standing},
     gate::Origin,
-    outbox::{Lane, Outbox},
+    lane::Lane,
+    mail::Mail,
+    outbox::Outbox,
     shared::Shared,
     tracker::Tracker,
 };
@@ -97,7 +98,7 @@ impl<'a, E> Publisher<'a, E> {
                 Ok(permit) => Some(permit),
                 Err(TrySendError::Full(())) => None,
                 Err(TrySendError::Closed(())) => {
-                    shared.count_rejected();
+                    shared.books().count_rejected();
                     return Err(SendError::stopping(event));
                 }
             }
@@ -110,7 +111,7 @@ impl<'a, E> Publisher<'a, E> {
                 Room::Permit(permit) => permit,
                 Room::Closed => {
                     // The broker closed this channel: the gate is closed.
-                    shared.count_rejected();
+                    shared.books().count_rejected();
                     return Err(SendError::stopping(event));
                 }
                 Room::Cycle(standing, edge) => {
@@ -135,13 +136,10 @@ impl<'a, E> Publisher<'a, E> {
         tracked: bool,
         depth: u32,
     ) -> (Mail<E>, (EventId, Option<Arc<Tracker>>)) {
-        #[cfg(feature = "monitoring")]
         let clock = match self.cell {
-            Some((cell, _)) => cell.tick(),
-            None => self.shared.outside_tick(),
+            Some((cell, _)) => cell.clock.tick(),
+            None => self.outbox.clock.tick(),
         };
-        #[cfg(not(feature = "monitoring"))]
-        let clock = 0;
         let mut envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock, None);
         let id = envelope.id();
         let tracker = tracked.then(|| Arc::new(Tracker::new(id)));
@@ -172,8 +170,8 @@ impl<'a, E> Publisher<'a, E> {
 
     async fn wait_in_graph<'l>(&self, lane: &'l Lane<E>, cell: &ActorCell) -> Room<'l, 'a, E> {
         let shared = self.shared;
-        let policy = shared.cycle_policy();
-        let graph = shared.waits();
+        let policy = shared.protocol().cycle_policy();
+        let graph = shared.protocol().waits();
         let key = lane.spill.key();
         let (edge, mine) = graph.publisher_waits(cell, &cell.cycle_break, key, policy);
         let mut check = mine.is_some();
@@ -219,7 +217,7 @@ impl<'a, E> Publisher<'a, E> {
         let Some((cell, _)) = self.cell else {
             unreachable!("only an actor waits in the graph")
         };
-        if self.shared.cycle_policy() == CyclePolicy::Refuse {
+        if self.shared.protocol().cycle_policy() == CyclePolicy::Refuse {
             let cycle = standing.text.clone();
             standing.broken(edge);
             return Err(SendError::new(Error::Cycle(cycle), event));

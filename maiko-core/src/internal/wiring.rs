@@ -8,26 +8,25 @@
 use std::{
     collections::{BTreeSet, HashSet},
     future::Future,
-    marker::PhantomData,
     pin::Pin,
     sync::Arc,
 };
 
 use tokio::{sync::mpsc, task::JoinSet};
 
-#[cfg(feature = "monitoring")]
-use super::monitor_hub::MonitorHub;
 use super::{
     actor_loop::{ActorTask, Mailbox},
     broker::{BrokerCell, Routes, Subscriber, TopicMap, routing_loop},
     cell::ActorCell,
     coordinator::MemberTasks,
-    outbox::{Choose, DEFAULT_BROKER, LaneEnd, Outbox},
+    lane::LaneEnd,
+    outbox::{Choose, Outbox},
     shared::Shared,
+    watch::Watch,
 };
 use crate::{
     Actor, ActorConfig, ActorId, Context, Error, Event, Result, SupervisorConfig, Topic,
-    subscribe::Subscription,
+    subscribe::Subscription, topic::DEFAULT_BROKER,
 };
 
 type ActorFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -57,8 +56,7 @@ pub(crate) struct Setup<E, T> {
     tasks: Vec<ActorFuture>,
     cells: Vec<Arc<ActorCell>>,
     names: HashSet<ActorId>,
-    #[cfg(feature = "monitoring")]
-    hub: Arc<MonitorHub<E, T>>,
+    watch: Watch<E, T>,
 }
 
 fn broker_of<E: Event, T: Topic<E>>(event: &E) -> &'static str {
@@ -71,7 +69,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
         config: &SupervisorConfig,
         shared: Arc<Shared>,
         supervisor: ActorId,
-        #[cfg(feature = "monitoring")] hub: Arc<MonitorHub<E, T>>,
+        watch: Watch<E, T>,
     ) -> (Self, Arc<Outbox<E>>) {
         let broker_capacity = config.broker_channel_capacity().max(1);
         let (outbox, receiver) = Outbox::new(broker_capacity, broker_of::<E, T>);
@@ -80,16 +78,12 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             shared,
             supervisor,
             broker_capacity,
-            routes: Routes::new(
-                #[cfg(feature = "monitoring")]
-                Arc::clone(&hub),
-            ),
+            routes: Routes::new(watch.clone()),
             publishers: vec![(Arc::clone(&outbox), receiver)],
             tasks: Vec::new(),
             cells: Vec::new(),
             names: HashSet::new(),
-            #[cfg(feature = "monitoring")]
-            hub,
+            watch,
         };
         (setup, outbox)
     }
@@ -157,15 +151,12 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             cell: Arc::clone(&cell),
             shared: Arc::clone(&self.shared),
             max_events_per_tick: config.max_events_per_tick(),
-            #[cfg(feature = "monitoring")]
-            hub: Arc::clone(&self.hub),
-            _topic: PhantomData,
+            watch: self.watch.clone(),
         };
-        #[cfg(feature = "monitoring")]
-        self.hub.registered(&cell.id);
+        self.watch.registered(&cell.id);
         self.tasks.push(Box::pin(task.run()));
         self.names.insert(cell.id.clone());
-        self.shared.add_cell(Arc::clone(&cell));
+        self.shared.books().add_cell(Arc::clone(&cell));
         self.cells.push(cell);
         Ok(ctx.cell.id.clone())
     }
@@ -241,8 +232,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             actors.spawn(task);
         }
         MemberTasks {
-            #[cfg(feature = "monitoring")]
-            monitors: Some(self.hub as Arc<dyn super::monitor_hub::DrainMonitors>),
+            monitors: self.watch.drain(),
             turn: shared.turn().cloned(),
             shared,
             actors,

@@ -149,12 +149,12 @@ impl<E: Event, T: Topic<E>> Harness<E, T> {
     pub async fn settle(&mut self) {
         let quiet = async {
             loop {
-                self.shared.quiescent().await;
+                self.shared.protocol().quiescent().await;
                 // Every record of the work done so far is queued (records
                 // are made before the work's units are released): let the
                 // monitoring task deliver them.
                 self.hub.barrier().await;
-                if self.shared.in_flight() == 0 {
+                if self.shared.protocol().in_flight() == 0 {
                     return;
                 }
             }
