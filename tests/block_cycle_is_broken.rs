@@ -9,6 +9,12 @@
 //! the default topic, three answering each event with a child event for the
 //! others, mailboxes and broker channels of 8, a burst of 100 events. Set
 //! `MAIKO_CYCLE_SEED` to replay a run, `MAIKO_CYCLE_TRIALS` for more trials.
+//!
+//! The deterministic tests wait for their own actors through a `Tally` and a
+//! `Door`. Two states only the runtime knows, a cycle standing and an actor
+//! blocked publishing, it shows in the snapshot and signals to no one, so
+//! those two waits poll the snapshot (`support::until`, bounded like every
+//! other wait).
 
 mod support;
 
@@ -21,7 +27,9 @@ use std::{
 };
 
 use maiko::*;
-use support::{Door, count_from_env, finish_within, seed_from_env, trial_runtime, within};
+use support::{
+    Door, Tally, count_from_env, finish_within, seed_from_env, trial_runtime, until, within,
+};
 use tokio::sync::mpsc;
 
 // --- The ping-pong with children --------------------------------------------
@@ -238,14 +246,14 @@ struct Side2 {
     answer: fn(bool) -> Shot,
     other: Option<SupervisorHandle<Shot>>,
     refused: mpsc::UnboundedSender<SendError<Shot>>,
-    handled: Arc<AtomicU64>,
+    handled: Tally,
 }
 
 impl Actor for Side2 {
     type Event = Shot;
 
     async fn handle_event(&mut self, envelope: &Envelope<Shot>) -> Result {
-        self.handled.fetch_add(1, Ordering::Relaxed);
+        self.handled.add_one();
         if std::mem::take(&mut self.first) {
             self.door.pass().await;
         }
@@ -275,7 +283,7 @@ impl Actor for Side2 {
 struct Pair {
     doors: [Door; 2],
     refused: mpsc::UnboundedReceiver<SendError<Shot>>,
-    handled: [Arc<AtomicU64>; 2],
+    handled: [Tally; 2],
 }
 
 fn side(
@@ -284,7 +292,7 @@ fn side(
     answer: fn(bool) -> Shot,
     other: Option<SupervisorHandle<Shot>>,
     refused: &mpsc::UnboundedSender<SendError<Shot>>,
-    handled: &Arc<AtomicU64>,
+    handled: &Tally,
 ) -> Side2 {
     Side2 {
         ctx,
@@ -293,7 +301,7 @@ fn side(
         answer,
         other,
         refused: refused.clone(),
-        handled: Arc::clone(handled),
+        handled: handled.clone(),
     }
 }
 
@@ -318,19 +326,15 @@ fn tight(policy: CyclePolicy) -> SupervisorConfig {
 async fn two_brokers(policy: CyclePolicy) -> Result<(Supervisor<Shot, Side>, Pair)> {
     let (refused_tx, refused) = mpsc::unbounded_channel();
     let doors = [Door::new(), Door::new()];
-    let handled = [Arc::default(), Arc::default()];
+    let handled = [Tally::new(), Tally::new()];
     let mut sup = Supervisor::<Shot, Side>::new(tight(policy));
-    let (door, tx, count) = (
-        doors[0].clone(),
-        refused_tx.clone(),
-        Arc::clone(&handled[0]),
-    );
+    let (door, tx, count) = (doors[0].clone(), refused_tx.clone(), handled[0].clone());
     sup.add_actor(
         "a",
         move |ctx| side(ctx, &door, pong, None, &tx, &count),
         [Side::Ping],
     )?;
-    let (door, tx, count) = (doors[1].clone(), refused_tx, Arc::clone(&handled[1]));
+    let (door, tx, count) = (doors[1].clone(), refused_tx, handled[1].clone());
     sup.add_actor(
         "b",
         move |ctx| side(ctx, &door, ping, None, &tx, &count),
@@ -369,16 +373,9 @@ async fn a_cycle_through_two_brokers_is_broken_and_loses_nothing() -> Result {
     // Two root events per side, each answered with CHILDREN events.
     let each = 2 + 2 * CHILDREN as u64;
     let handle = sup.handle();
-    within("every event handled", async {
-        while pair
-            .handled
-            .iter()
-            .any(|h| h.load(Ordering::Relaxed) < each)
-        {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    for handled in &pair.handled {
+        handled.reaches(each).await;
+    }
     sup.stop().await?;
     let report = handle.stopped().await;
     assert!(report.is_clean(), "{report}");
@@ -431,14 +428,9 @@ async fn under_wait_the_cycle_is_shown_and_reported_until_the_deadline() -> Resu
     for door in &pair.doors {
         door.open();
     }
-    let cycles = within("the cycle in the snapshot", async {
-        loop {
-            let cycles = handle.snapshot().cycles;
-            if !cycles.is_empty() {
-                return cycles;
-            }
-            tokio::task::yield_now().await;
-        }
+    // A standing cycle is signalled to no one: poll the snapshot.
+    let cycles = until("the cycle in the snapshot", || {
+        Some(handle.snapshot().cycles).filter(|cycles| !cycles.is_empty())
     })
     .await;
     assert!(TWO_BROKERS.contains(&cycles[0].as_str()), "{cycles:?}");
@@ -465,21 +457,17 @@ async fn within_deadline<F: std::future::Future>(timeout: Duration, future: F) -
 async fn a_cycle_through_two_members_of_a_group_is_broken() -> Result {
     let (refused_tx, mut refused) = mpsc::unbounded_channel();
     let doors = [Door::new(), Door::new()];
-    let handled: [Arc<AtomicU64>; 2] = [Arc::default(), Arc::default()];
+    let handled = [Tally::new(), Tally::new()];
     let mut left = Supervisor::<Shot>::new(tight(CyclePolicy::Exceed));
     let mut right = Supervisor::<Shot>::new(tight(CyclePolicy::Exceed));
     let (to_left, to_right) = (left.handle(), right.handle());
-    let (door, tx, count) = (
-        doors[0].clone(),
-        refused_tx.clone(),
-        Arc::clone(&handled[0]),
-    );
+    let (door, tx, count) = (doors[0].clone(), refused_tx.clone(), handled[0].clone());
     left.add_actor(
         "a",
         move |ctx| side(ctx, &door, pong, Some(to_right), &tx, &count),
         [DefaultTopic],
     )?;
-    let (door, tx, count) = (doors[1].clone(), refused_tx, Arc::clone(&handled[1]));
+    let (door, tx, count) = (doors[1].clone(), refused_tx, handled[1].clone());
     right.add_actor(
         "b",
         move |ctx| side(ctx, &door, ping, Some(to_left), &tx, &count),
@@ -499,12 +487,9 @@ async fn a_cycle_through_two_members_of_a_group_is_broken() -> Result {
         door.open();
     }
     let each = 2 + 2 * CHILDREN as u64;
-    within("every event handled", async {
-        while handled.iter().any(|h| h.load(Ordering::Relaxed) < each) {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    for handled in &handled {
+        handled.reaches(each).await;
+    }
     let report = group.shutdown().await;
     assert!(refused.try_recv().is_err(), "nothing may be refused");
     for (_, member) in &report.members {
@@ -572,19 +557,16 @@ async fn a_slow_consumer_is_not_a_cycle() -> Result {
 
     sup.send(ping(true)).await?;
     door.arrivals(1).await;
-    // The producer is now blocked publishing behind the slow consumer.
-    within("the producer to block", async {
-        loop {
-            let snapshot = handle.snapshot();
-            let producer = snapshot.actor("producer").unwrap();
-            if producer.doing.starts_with("blocked publishing") {
-                assert!(snapshot.cycles.is_empty(), "{snapshot:?}");
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
+    // The producer is now blocked publishing behind the slow consumer. A
+    // blocked publisher is signalled to no one: poll the snapshot.
+    let snapshot = until("the producer to block", || {
+        let snapshot = handle.snapshot();
+        let producer = snapshot.actor("producer").unwrap();
+        let blocked = producer.doing.starts_with("blocked publishing");
+        blocked.then_some(snapshot)
     })
     .await;
+    assert!(snapshot.cycles.is_empty(), "{snapshot:?}");
     door.open();
     let report = sup.shutdown().await;
     assert!(report.is_clean(), "{report}");

@@ -1,6 +1,5 @@
 //! Under `OverflowPolicy::Fail`, a subscriber whose mailbox overflows is
-//! stopped as failed, and this is reported, not silent (maiko 0.3.1 killed
-//! the consumer and `stop()` still returned `Ok`): `stop()` returns
+//! stopped as failed, and this is reported, not silent: `stop()` returns
 //! `Error::ActorFailed` naming it with `Error::MailboxOverflow`, the report
 //! shows it `Failed` with the overflowing and later events counted as
 //! `lost`, every count balances, its `on_shutdown` still runs, and other

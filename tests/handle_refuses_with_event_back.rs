@@ -2,12 +2,15 @@
 //! told `Ok` for handled, and from the moment the shutdown starts they get
 //! `Stopping` with their own event handed back.
 
+mod support;
+
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
 };
 
 use maiko::*;
+use support::Tally;
 
 #[derive(Event, Clone, Debug, PartialEq, Eq, Hash)]
 struct Request {
@@ -17,6 +20,7 @@ struct Request {
 
 struct Backend {
     seen: Arc<Mutex<HashSet<Request>>>,
+    handled: Tally,
 }
 
 impl Actor for Backend {
@@ -24,6 +28,7 @@ impl Actor for Backend {
 
     async fn handle_event(&mut self, envelope: &Envelope<Request>) -> Result {
         self.seen.lock().unwrap().insert(envelope.event().clone());
+        self.handled.add_one();
         tokio::task::yield_now().await;
         Ok(())
     }
@@ -37,10 +42,14 @@ async fn ok_means_handled_and_refusal_returns_the_event() {
             .with_broker_channel_capacity(8)
             .with_default_actor_channel_capacity(8),
     );
-    let backend_seen = Arc::clone(&seen);
+    let handled = Tally::new();
+    let (backend_seen, backend_handled) = (Arc::clone(&seen), handled.clone());
     sup.add_actor(
         "backend",
-        |_| Backend { seen: backend_seen },
+        |_| Backend {
+            seen: backend_seen,
+            handled: backend_handled,
+        },
         [DefaultTopic],
     )
     .unwrap();
@@ -69,10 +78,7 @@ async fn ok_means_handled_and_refusal_returns_the_event() {
         .collect();
 
     // Let the callers get going, then stop while they are sending.
-    let handled_so_far = || seen.lock().unwrap().len();
-    while handled_so_far() < 200 {
-        tokio::task::yield_now().await;
-    }
+    handled.reaches(200).await;
     let report = sup.shutdown().await;
 
     let seen = seen.lock().unwrap().clone();

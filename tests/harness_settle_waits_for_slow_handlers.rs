@@ -1,11 +1,8 @@
 //! `Harness::settle()` returns when the work is done, not after a moment of
 //! silence: a handler that takes 20 ms is waited for, and the child event
 //! it publishes (and the handling of that child) is in the record, every
-//! time. A settle based on a quiet window (maiko 0.3.1's: 1 ms of silence,
-//! 10 ms at most) returns before the slow handler has published.
-//!
-//! Only maiko 0.3's API is used, so the file also builds against maiko
-//! 0.3.1, where it fails.
+//! time. A settle that waits for a quiet window shorter than the handler
+//! returns before the child is published, and fails here.
 #![cfg(feature = "test-harness")]
 
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! When every actor has stopped itself with `Context::stop`, the runtime has
-//! nothing left to run: `join()` and `run()` return `Ok` (maiko 0.3.1's
-//! `join()` never returned), after every actor's `on_shutdown`, with a
-//! clean report.
+//! nothing left to run: `join()` and `run()` return `Ok`, after every
+//! actor's `on_shutdown`, with a clean report.
 
 mod support;
 

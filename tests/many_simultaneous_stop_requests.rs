@@ -1,9 +1,8 @@
 //! Hundreds of stop requests at once, from handles, from actors'
 //! `Context::stop_runtime` and one `stop()`, converge on a single shutdown
-//! (guarantee G6 of the `maiko::shutdown` guide): no request is fatal (maiko 0.3.1 died on more than 32
-//! control commands, a broadcast lag), none cuts the drain short, every
-//! actor handles its whole backlog and runs `on_shutdown` once, and every
-//! waiter sees the same clean report.
+//! (guarantee G6 of the `maiko::shutdown` guide): no request is fatal, none
+//! cuts the drain short, every actor handles its whole backlog and runs
+//! `on_shutdown` once, and every waiter sees the same clean report.
 
 mod support;
 

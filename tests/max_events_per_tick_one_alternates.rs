@@ -1,7 +1,7 @@
 //! `max_events_per_tick` is honoured for every value from 1 up: with a limit
 //! of N and a `step()` that always wants to run again, at most N events are
 //! handled between two steps. With 1 the actor alternates strictly between
-//! one event and one step (maiko 0.3.1 treated 1 as "no limit").
+//! one event and one step.
 //!
 //! Thirty events are waiting in the mailbox when the actor starts; the actor
 //! writes `E` per event and `S` per step into a shared trace.

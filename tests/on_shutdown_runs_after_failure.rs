@@ -1,5 +1,5 @@
-//! An actor that fails still runs `on_shutdown` exactly once (guarantee G5 of the `maiko::shutdown` guide;
-//! maiko 0.3.1 skipped it), after the handler that failed and before
+//! An actor that fails still runs `on_shutdown` exactly once (guarantee G5
+//! of the `maiko::shutdown` guide), after the handler that failed and before
 //! anything else happens to it. What was still in its mailbox is counted as
 //! `lost`, the report balances, the other actors are unaffected, and
 //! `stop()` returns `Error::ActorFailed` naming the failed actor.

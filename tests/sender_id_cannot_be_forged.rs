@@ -2,8 +2,7 @@
 //! hand with `Envelope::new(event, ActorId::new("victim"))` and published
 //! through `Context::send` (or `send_child_event`, or `Supervisor::send`)
 //! reaches subscribers stamped with the real publisher's id and a fresh
-//! event id; only the event and the parent id are taken from it (maiko
-//! 0.3.1 forwarded the forged envelope as it was).
+//! event id; only the event and the parent id are taken from it.
 
 mod support;
 

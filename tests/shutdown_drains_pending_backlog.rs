@@ -1,5 +1,6 @@
 //! 300 events pending for a consumer that takes 1 ms each: `stop()` returns
-//! only after all 300 were handled (maiko 0.3.1 lost 80 to 89 of them).
+//! only after all 300 were handled (guarantee G1 of the `maiko::shutdown`
+//! guide).
 
 use std::{
     sync::{

@@ -1,7 +1,5 @@
 //! A `step()` that awaits something runs to completion even when events
-//! arrive meanwhile: the events wait in the mailbox until the step returns
-//! (maiko 0.3.1 raced `step()` against the mailbox in `select!` and dropped
-//! the step whenever an event came in).
+//! arrive meanwhile: the events wait in the mailbox until the step returns.
 //!
 //! Each step takes 100 ms of (paused, virtual) time. While it is in
 //! progress the test publishes five events and waits until they have been

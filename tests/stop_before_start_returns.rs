@@ -1,6 +1,7 @@
 //! `stop()` on a supervisor that was never started returns at once with
-//! `Ok` (maiko 0.3.1 hung), and events accepted by `send()` before the start
-//! are still handled: `stop()` starts the actors only to drain them.
+//! `Ok`, and events accepted by `send()` before the start are still handled
+//! (guarantee G1 of the `maiko::shutdown` guide): `stop()` starts the actors
+//! only to drain them.
 //!
 //! Paused time: any wait on a timer would show up as virtual time passing.
 

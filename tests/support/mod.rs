@@ -6,7 +6,14 @@
 //! None of them sleeps to wait for something: every wait is on a signal,
 //! bounded by [`TIMEOUT`] only so that a broken runtime fails the test
 //! instead of hanging it. (The stress engine's slow handlers sleep now and
-//! then, as simulated work.)
+//! then, as simulated work.) What a test's own actors do, they signal: a
+//! [`Tally`] to wait for a count, a [`Door`] to wait for handlers to arrive.
+//!
+//! One kind of wait is a poll, and has to be: waiting for the runtime to
+//! show a state in [`SupervisorHandle::snapshot`](maiko::SupervisorHandle::snapshot)
+//! (an actor blocked publishing, a cycle standing), which the runtime
+//! announces to no one. [`until`] reads it between yields, bounded by
+//! [`TIMEOUT`] like every other wait, and never by sleeping.
 //!
 //! Randomised tests take their seed from an environment variable so that a
 //! failure can be replayed exactly, and print the seed they used.
@@ -57,6 +64,21 @@ pub fn trial_runtime(multi_thread: bool) -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
     };
     builder.enable_all().build().expect("build a tokio runtime")
+}
+
+/// Read `probe` until it finds something, yielding between reads, failing
+/// the test if it has found nothing within [`TIMEOUT`]. Only for state the
+/// runtime shows in a snapshot and signals to no one (see the module doc).
+pub async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    within(what, async {
+        loop {
+            if let Some(found) = probe() {
+                return found;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
 }
 
 /// Poll `future` exactly once, from inside the calling task: `Pending` if it
@@ -131,6 +153,39 @@ impl Log {
             .iter()
             .filter(|e| e.as_str() == entry)
             .count()
+    }
+}
+
+/// A count that actors add to and the test waits on: the signal for "the
+/// actors have done this much".
+#[derive(Clone, Debug)]
+pub struct Tally(Arc<watch::Sender<u64>>);
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tally {
+    pub fn new() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+
+    /// Called from an actor: count one more.
+    pub fn add_one(&self) {
+        self.0.send_modify(|count| *count += 1);
+    }
+
+    /// Wait until the count is at least `n`.
+    pub async fn reaches(&self, n: u64) {
+        let mut count = self.0.subscribe();
+        within(
+            &format!("a tally to reach {n}"),
+            count.wait_for(|c| *c >= n),
+        )
+        .await
+        .expect("the tally holds its own sender");
     }
 }
 

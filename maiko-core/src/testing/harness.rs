@@ -101,13 +101,23 @@ impl<E: Event, T: Topic<E>> Harness<E, T> {
     /// such systems.
     pub const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
-    /// Kept for compatibility with maiko 0.3, whose `settle` waited for this
-    /// much silence. Settling here needs no window; unused.
+    /// The silence maiko 0.3's `settle` waited for. Never read: settling
+    /// here needs no window. Kept so that maiko 0.3 code naming it
+    /// compiles.
+    #[deprecated(
+        since = "0.4.0",
+        note = "never read: settle waits for the work to be done, not for a quiet window"
+    )]
     pub const DEFAULT_SETTLE_WINDOW: Duration = Duration::from_millis(1);
 
-    /// Kept for compatibility with maiko 0.3, whose `settle` gave up after
-    /// this long. Settling here waits for the work to be done (up to
-    /// [`SETTLE_LIMIT`](Self::SETTLE_LIMIT)); unused.
+    /// How long maiko 0.3's `settle` waited before giving up. Never read:
+    /// settling here waits for the work to be done, up to
+    /// [`SETTLE_LIMIT`](Self::SETTLE_LIMIT). Kept so that maiko 0.3 code
+    /// naming it compiles.
+    #[deprecated(
+        since = "0.4.0",
+        note = "never read: settle waits for the work to be done, up to Harness::SETTLE_LIMIT"
+    )]
     pub const DEFAULT_MAX_SETTLE: Duration = Duration::from_millis(10);
 
     /// A harness recording `supervisor`'s event flow, from now on. Call it
