@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use maiko::*;
-use support::{Door, within};
+use support::{Door, until, within};
 use tokio::sync::Notify;
 
 #[derive(Event, Clone, Debug)]
@@ -67,7 +67,15 @@ async fn a_snapshot_shows_routed_handled_queued_and_what_each_actor_does() -> Re
         sup.send(Job(n)).await?;
     }
     within("the fast actor to handle job 4", done.notified()).await;
-    let snapshot = handle.snapshot();
+    // The slow actor reached the door inside its handler; the runtime
+    // records what it is doing once the handler's poll returns, a moment
+    // later, and signals nobody: a bounded look at the snapshot.
+    let snapshot = until("the slow actor's activity to be recorded", || {
+        let snapshot = handle.snapshot();
+        let doing = &snapshot.actor("slow").unwrap().doing;
+        (doing != "idle").then_some(snapshot)
+    })
+    .await;
     let slow = snapshot.actor("slow").unwrap();
     assert_eq!(
         (slow.routed, slow.handled, slow.queued),
