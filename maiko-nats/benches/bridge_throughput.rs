@@ -213,7 +213,7 @@ async fn bridged(js: &jetstream::Context, stream: &str, events: u64) -> Duration
         .unwrap();
     let inbound = Inbound::new(stream, "bench")
         .with_batch(BATCH)
-        .with_max_in_hand(IN_HAND)
+        .with_max_in_flight(IN_HAND)
         .attach(&mut consuming)
         .unwrap();
     consuming.start().await.unwrap();

@@ -15,9 +15,16 @@
 //!     --stream JOBS --consumer workers --journal /tmp/journal-a
 //! ```
 //!
+//! Optional settings: `--mailbox N` (every actor's mailbox capacity,
+//! and so the inbound bridge's default bound on messages in flight),
+//! `--handler-ms N` (how long `check` works on each job, 0 by default),
+//! `--max-in-flight N` (the inbound bridge's bound, instead of its
+//! default).
+//!
 //! It prints `ready` once it pulls. On SIGTERM it stops pulling, drains,
 //! acknowledges what it handled and exits, with status 0 when maiko's
-//! report is clean; the reports go to stderr.
+//! report and the inbound bridge's report are both clean; the reports go
+//! to stderr.
 
 #[path = "e2e_common/mod.rs"]
 mod common;
@@ -38,6 +45,7 @@ use maiko_nats::Inbound;
 /// when the record is finished.
 struct Check {
     ctx: Context<Work>,
+    work: Duration,
 }
 
 impl Actor for Check {
@@ -47,6 +55,10 @@ impl Actor for Check {
         let Work::Job { key, .. } = envelope.event() else {
             return Ok(());
         };
+        if !self.work.is_zero() {
+            // Simulated work: the handler is busy for this long.
+            tokio::time::sleep(self.work).await;
+        }
         let done = self.ctx.defer();
         match self
             .ctx
@@ -154,12 +166,16 @@ async fn main() {
         .append(true)
         .open(args.get("journal"))
         .expect("the journal file");
+    let work = Duration::from_millis(args.number("handler-ms", 0));
+    let mut config = SupervisorConfig::default().with_shutdown_timeout(Duration::from_secs(60));
+    if let Some(mailbox) = args.optional_number("mailbox") {
+        let mailbox = usize::try_from(mailbox).expect("--mailbox fits in usize");
+        config = config.with_default_actor_channel_capacity(mailbox);
+    }
 
     let (client, jetstream) = common::connect(&url).await;
-    let mut sup = Supervisor::<Work, Lane>::new(
-        SupervisorConfig::default().with_shutdown_timeout(Duration::from_secs(60)),
-    );
-    sup.add_actor("check", |ctx| Check { ctx }, [Lane::Jobs])
+    let mut sup = Supervisor::<Work, Lane>::new(config);
+    sup.add_actor("check", move |ctx| Check { ctx, work }, [Lane::Jobs])
         .expect("a fresh supervisor");
     let (writer, records) = std_mpsc::channel();
     let thread = thread::spawn(move || write_journal(journal, records));
@@ -173,9 +189,11 @@ async fn main() {
         [Lane::Records],
     )
     .expect("a fresh supervisor");
-    let inbound = Inbound::new(stream, consumer_name)
-        .attach(&mut sup)
-        .expect("valid bridge settings");
+    let mut inbound = Inbound::new(stream, consumer_name);
+    if let Some(max) = args.optional_number("max-in-flight") {
+        inbound = inbound.with_max_in_flight(usize::try_from(max).expect("fits in usize"));
+    }
+    let inbound = inbound.attach(&mut sup).expect("valid bridge settings");
     sup.start().await.expect("start");
 
     let consumer = match inbound.bind(&jetstream).await {
@@ -194,5 +212,6 @@ async fn main() {
         eprintln!("flush: {error}");
     }
     eprintln!("{report}\n{inbound_report}");
-    std::process::exit(if report.is_clean() { 0 } else { 1 });
+    let clean = report.is_clean() && inbound_report.is_clean();
+    std::process::exit(if clean { 0 } else { 1 });
 }

@@ -13,7 +13,8 @@
 //!
 //! An event whose publish returned `Ok` in the producing process is
 //! handled by a consuming process, also when either is sent SIGTERM, or
-//! killed, in the middle:
+//! a consumer is killed, in the middle (see below for what a kill of the
+//! producer or a server restart does):
 //!
 //! - In the producer, the outbound bridge holds each event (through
 //!   [`Context::defer`](maiko_core::Context::defer)) until the stream's
@@ -28,14 +29,46 @@
 //!   (to this consumer or another one sharing the durable consumer).
 //!
 //! Delivery is therefore **at least once**. It is **exactly once across
-//! graceful stops**: on SIGTERM, an inbound bridge stops pulling, gives
-//! back at once what its supervisor refuses, and acknowledges, with the
-//! server's confirmation, everything its supervisor handled before it
-//! lets the connection close; so nothing it took is handled twice. A
-//! process killed outright, or a server restarted, can make a message come
-//! again after it was handled; each inbound bridge remembers the ids of
-//! the messages it handled (a bounded window) and acknowledges such a
-//! redelivery without delivering it twice.
+//! graceful stops**, for handlers of any speed: on SIGTERM, an inbound
+//! bridge stops pulling, gives back at once every message it has not yet
+//! published into its supervisor, and acknowledges, with the server's
+//! confirmation, everything its supervisor handled before it lets the
+//! connection close; while it runs, it keeps every message it holds alive
+//! on the server (so a slow handler or a full mailbox causes no
+//! redelivery to another process), and it holds at most
+//! [`Inbound::with_max_in_flight`] messages, so a stop takes about that
+//! many times the handler's time.
+//!
+//! # After a kill, after a server restart
+//!
+//! - **A consumer killed** (SIGKILL, a crash, a lost machine): the
+//!   messages it held, at most `max_in_flight`, were not acknowledged, and
+//!   the server delivers them again after the consumer's ack wait, to
+//!   another process or to this one restarted. Those whose events had been
+//!   handled are handled again: make handlers idempotent if a kill must
+//!   not repeat work. Nothing is lost.
+//! - **A producer killed**: an event whose publish returned `Ok` but was
+//!   not yet stored is lost with the process (it was never handled
+//!   anywhere); a publish retried after a kill and restart is stored once
+//!   within the stream's duplicate window.
+//! - **A server restarted** (stopped and started, a few seconds away):
+//!   the bridges wait it out. Publishes and acknowledgements that were not
+//!   confirmed are sent again with backoff until the server confirms them
+//!   (for an inbound bridge that is stopping, until the supervisor's
+//!   shutdown deadline); so a consumer that lives through the restart
+//!   ends with a clean report and loses nothing. But the server may
+//!   deliver again, after it is back, messages that were in flight when
+//!   it went away (nats-server 2.9 does so for a few of them, also after
+//!   a graceful stop; a server killed outright may also forget
+//!   acknowledgements it had not written out): the bridge that handled
+//!   such a message acknowledges the copy without delivering it twice
+//!   (it remembers the last `with_dedup_window` ids it handled); another
+//!   process delivers it. So across a server restart delivery is at
+//!   least once: make handlers idempotent if that matters.
+//! - **A payload that cannot be decoded** is never handled: it is
+//!   terminated on the server, after a copy was stored on the dead-letter
+//!   subject if one is set ([`Inbound::with_dead_letter_subject`]), and
+//!   counted in the report.
 //!
 //! # Shutdown order
 //!
@@ -58,6 +91,14 @@
 //! [`Outbound::with_republish_inbound`]). The events that a handler
 //! publishes in response are ordinary events and are bridged as usual.
 //!
+//! # The client
+//!
+//! Use the re-exported [`async_nats`] (`maiko_nats::async_nats`) rather
+//! than a dependency of your own on the crate: the bridges are built
+//! against this version, with the features that keep requests understood
+//! by nats-server 2.9; the crate's default features include newer server
+//! protocol that makes such a server refuse requests.
+//!
 //! # Example
 //!
 //! `examples/nats_bridge.rs` is a producer and a consumer of orders, run
@@ -79,8 +120,12 @@ mod window;
 
 pub use codec::{Codec, CodecError, Json};
 pub use error::Error;
-pub use inbound::{Inbound, InboundBridge, InboundConsumer, InboundHandle};
-pub use outbound::{Outbound, OutboundBridge};
+pub use inbound::{
+    DEAD_LETTER_REASON, DEAD_LETTER_SUBJECT, Inbound, InboundBridge, InboundConsumer, InboundHandle,
+};
+#[allow(deprecated)]
+pub use outbound::OutboundBridge;
+pub use outbound::{Outbound, OutboundHandle};
 pub use report::{InboundReport, InboundStats, OutboundReport, OutboundStats, PublishFailure};
 pub use retry::RetryPolicy;
 

@@ -74,7 +74,7 @@ type SubjectFn<E> = Arc<dyn Fn(&E) -> String + Send + Sync>;
 /// events, so `stop()` returns once every event the bridge took has been
 /// confirmed (or failed). If the shutdown deadline passes first, the events
 /// still waiting count as abandoned in maiko's shutdown report, and the
-/// bridge's report ([`OutboundBridge::finished`]) names them as
+/// bridge's report ([`OutboundHandle::finished`]) names them as
 /// unconfirmed, with a warning for each.
 ///
 /// # Events that came from NATS
@@ -209,7 +209,7 @@ impl<E: Event, C: Codec<E>> Outbound<E, C> {
         self,
         supervisor: &mut Supervisor<E, T>,
         topics: impl Into<Subscribe<E, T>>,
-    ) -> Result<OutboundBridge, Error> {
+    ) -> Result<OutboundHandle, Error> {
         if self.max_in_flight == 0 {
             return Err(Error::InvalidConfig(
                 "Outbound::with_max_in_flight(0): at least one acknowledgement must be allowed in flight",
@@ -248,7 +248,7 @@ impl<E: Event, C: Codec<E>> Outbound<E, C> {
             },
             topics,
         )?;
-        Ok(OutboundBridge { shared })
+        Ok(OutboundHandle { shared })
     }
 }
 
@@ -263,14 +263,22 @@ impl<E, C> fmt::Debug for Outbound<E, C> {
     }
 }
 
-/// A registered outbound bridge: its live figures, and its report once it
-/// has stopped. Cheap to clone.
+/// A handle on a registered outbound bridge: its live figures, and its
+/// report once it has stopped. Cheap to clone. The counterpart of
+/// [`InboundHandle`](crate::InboundHandle).
 #[derive(Clone)]
-pub struct OutboundBridge {
+pub struct OutboundHandle {
     shared: Arc<Shared>,
 }
 
-impl OutboundBridge {
+/// The former name of [`OutboundHandle`].
+#[deprecated(
+    since = "0.4.1",
+    note = "renamed to `OutboundHandle`, like `InboundHandle`"
+)]
+pub type OutboundBridge = OutboundHandle;
+
+impl OutboundHandle {
     /// The bridge's actor.
     pub fn actor_id(&self) -> &ActorId {
         &self.shared.actor
@@ -298,9 +306,9 @@ impl OutboundBridge {
     }
 }
 
-impl fmt::Debug for OutboundBridge {
+impl fmt::Debug for OutboundHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutboundBridge")
+        f.debug_struct("OutboundHandle")
             .field("actor", &self.shared.actor)
             .field("stats", &self.stats())
             .finish()

@@ -9,7 +9,7 @@ use std::{
 
 use maiko_core::EventId;
 
-/// The outbound bridge's figures, live ([`OutboundBridge::stats`](crate::OutboundBridge::stats))
+/// The outbound bridge's figures, live ([`OutboundHandle::stats`](crate::OutboundHandle::stats))
 /// or final (in the [`OutboundReport`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,7 +48,7 @@ pub struct PublishFailure {
 }
 
 /// What the outbound bridge did, once its actor has stopped
-/// ([`OutboundBridge::finished`](crate::OutboundBridge::finished)).
+/// ([`OutboundHandle::finished`](crate::OutboundHandle::finished)).
 ///
 /// `unconfirmed` names the events whose acknowledgement had not arrived
 /// when the shutdown deadline ended the drain: they may or may not be in
@@ -138,12 +138,18 @@ pub struct InboundStats {
     /// Redeliveries of messages already handled here (their id was in the
     /// de-duplication window): acknowledged and not delivered again.
     pub duplicates: u64,
-    /// Messages the codec could not decode: terminated on the server.
+    /// Messages the codec could not decode: terminated on the server
+    /// (after their copy was stored on the dead-letter subject, if one is
+    /// set).
     pub undecodable: u64,
+    /// Of the undecodable, those whose copy the dead-letter subject's
+    /// stream stored (see [`Inbound::with_dead_letter_subject`](crate::Inbound::with_dead_letter_subject)).
+    pub dead_lettered: u64,
     /// Acknowledgements (positive or negative) the server did not confirm
     /// in time, after every attempt.
     pub unconfirmed: u64,
-    /// Messages taken from the server and not settled yet.
+    /// Messages in flight: taken from the server, and their
+    /// acknowledgement not confirmed yet.
     pub in_hand: u64,
 }
 
@@ -185,7 +191,7 @@ impl fmt::Display for InboundReport {
         write!(
             f,
             "inbound: received {}, delivered {}, acked {}, nacked {}, refused while stopping {}, \
-             duplicates {}, undecodable {}, unconfirmed acks {}",
+             duplicates {}, undecodable {} ({} dead-lettered), unconfirmed acks {}",
             s.received,
             s.delivered,
             s.acked,
@@ -193,6 +199,7 @@ impl fmt::Display for InboundReport {
             s.refused,
             s.duplicates,
             s.undecodable,
+            s.dead_lettered,
             s.unconfirmed
         )?;
         for id in &self.unconfirmed {

@@ -1,7 +1,7 @@
 //! How the outbound bridge retries a publish that failed for a transient
 //! reason.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use crate::Error;
 
@@ -24,7 +24,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::{future::Future, time::Duration};
 /// use maiko_nats::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default()
@@ -111,6 +111,25 @@ impl RetryPolicy {
             .saturating_mul(1 << doublings)
             .min(self.max_backoff)
     }
+
+    /// Run `attempt` (given its number, the first being 1) until it
+    /// succeeds or the policy allows no other, waiting the backoff between
+    /// two attempts; the last error if it never succeeded.
+    pub(crate) async fn until_ok<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut number = 1;
+        loop {
+            match attempt(number).await {
+                Ok(value) => return Ok(value),
+                Err(error) if !self.allows_another(number) => return Err(error),
+                Err(_) => tokio::time::sleep(self.backoff(number)).await,
+            }
+            number += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +151,21 @@ mod tests {
         assert!(policy.allows_another(1));
         assert!(!policy.allows_another(2));
         assert!(RetryPolicy::default().allows_another(u32::MAX - 1));
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn until_ok_retries_after_the_backoff_and_stops_at_the_limit() {
+        let policy = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(10), Duration::from_millis(15))
+            .with_max_attempts(4);
+        let started = tokio::time::Instant::now();
+        let third = policy
+            .until_ok(|n| async move { if n == 3 { Ok(n) } else { Err(n) } })
+            .await;
+        assert_eq!(third, Ok(3));
+        assert_eq!(started.elapsed(), Duration::from_millis(10 + 15));
+        let never: Result<(), u32> = policy.until_ok(|n| async move { Err(n) }).await;
+        assert_eq!(never, Err(4), "the last attempt's error, after four");
     }
 
     #[test]

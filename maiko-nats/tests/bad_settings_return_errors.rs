@@ -84,8 +84,8 @@ async fn inbound_settings_are_checked() {
     let inbound = || Inbound::<Note>::new("NOTES", "readers");
     is_invalid(inbound().with_batch(0).attach(&mut sup), "with_batch(0)");
     is_invalid(
-        inbound().with_max_in_hand(0).attach(&mut sup),
-        "with_max_in_hand(0)",
+        inbound().with_max_in_flight(0).attach(&mut sup),
+        "with_max_in_flight(0)",
     );
     is_invalid(
         inbound().with_dedup_window(0).attach(&mut sup),

@@ -2,8 +2,10 @@
 //! handled its event; gives back (nak) what was not handled, and what the
 //! gate refused during a shutdown, at once; acknowledges redeliveries of
 //! what it handled without delivering them twice; terminates payloads it
-//! cannot decode; and keeps a slow handler's message from being
-//! redelivered.
+//! cannot decode (after storing a copy on the dead-letter subject, when
+//! one is set); keeps every message it holds alive, whether it is being
+//! handled or waiting for room in the supervisor; and holds so few that a
+//! stop handles at most `max_in_flight` more messages.
 
 mod support;
 
@@ -64,6 +66,7 @@ impl Actor for Worker {
 
 struct Consuming {
     sup: Supervisor<Task>,
+    max_in_flight: usize,
     handle: InboundHandle,
     pulling: tokio::task::JoinHandle<InboundReport>,
     seen: mpsc::UnboundedReceiver<u32>,
@@ -74,8 +77,17 @@ async fn consuming(
     behaviour: Behaviour,
     settings: impl FnOnce(Inbound<Task>) -> Inbound<Task>,
 ) -> Consuming {
+    consuming_with(jetstream, SupervisorConfig::default(), behaviour, settings).await
+}
+
+async fn consuming_with(
+    jetstream: &jetstream::Context,
+    config: SupervisorConfig,
+    behaviour: Behaviour,
+    settings: impl FnOnce(Inbound<Task>) -> Inbound<Task>,
+) -> Consuming {
     let (seen_tx, seen) = mpsc::unbounded_channel();
-    let mut sup = Supervisor::<Task>::default();
+    let mut sup = Supervisor::<Task>::new(config);
     sup.add_actor(
         "worker",
         move |ctx| Worker {
@@ -90,12 +102,14 @@ async fn consuming(
     let inbound = settings(Inbound::new("TASKS", "workers"))
         .attach(&mut sup)
         .unwrap();
+    let max_in_flight = inbound.max_in_flight();
     sup.start().await.unwrap();
     let consumer = inbound.bind(jetstream).await.unwrap();
     let handle = consumer.handle();
     let pulling = tokio::spawn(consumer.run());
     Consuming {
         sup,
+        max_in_flight,
         handle,
         pulling,
         seen,
@@ -307,6 +321,49 @@ async fn an_undecodable_payload_is_terminated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs nats-server: apt-get install nats-server"]
+async fn an_undecodable_payload_goes_to_the_dead_letter_subject_first() {
+    let (_server, _client, jetstream) = setup().await;
+    make_stream(&jetstream, "DEAD").await;
+    let mut side = consuming(&jetstream, Behaviour::Handle, |i| {
+        i.with_dead_letter_subject("DEAD.tasks")
+    })
+    .await;
+    publish(&jetstream, "garbage", b"not json".to_vec()).await;
+    publish(&jetstream, "t3", task(3)).await;
+    assert_eq!(side.next_seen().await, 3);
+    let (_, inbound) = side.stop().await;
+    assert_eq!(
+        (
+            inbound.stats.undecodable,
+            inbound.stats.dead_lettered,
+            inbound.stats.acked
+        ),
+        (1, 1, 1),
+        "{inbound}"
+    );
+    assert!(inbound.is_clean(), "{inbound}");
+    // Terminated on its stream, stored on the dead-letter subject with why
+    // and where from.
+    assert_eq!(
+        consumer_backlog(&jetstream, "TASKS", "workers").await,
+        (0, 0)
+    );
+    let dead = jetstream.get_stream("DEAD").await.unwrap();
+    let copy = dead.get_raw_message(1).await.expect("the dead letter");
+    assert_eq!(copy.subject.as_str(), "DEAD.tasks");
+    assert_eq!(&copy.payload[..], b"not json");
+    let header = |name: &str| copy.headers.get(name).map(|v| v.as_str().to_owned());
+    assert_eq!(
+        header(maiko_nats::DEAD_LETTER_SUBJECT).as_deref(),
+        Some("TASKS.new")
+    );
+    let reason = header(maiko_nats::DEAD_LETTER_REASON).expect("a reason header");
+    assert!(reason.contains("expected"), "the codec's error: {reason}");
+    assert_eq!(dead.get_info().await.unwrap().state.messages, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server: apt-get install nats-server"]
 async fn a_handler_slower_than_the_ack_wait_causes_no_redelivery() {
     let server = NatsServer::start();
     let (_client, jetstream) = connect(&server).await;
@@ -338,5 +395,108 @@ async fn a_handler_slower_than_the_ack_wait_causes_no_redelivery() {
     assert_eq!(
         consumer_backlog(&jetstream, "TASKS", "workers").await,
         (0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server: apt-get install nats-server"]
+async fn messages_waiting_for_room_in_the_supervisor_are_kept_alive() {
+    let server = NatsServer::start();
+    let (_client, jetstream) = connect(&server).await;
+    make_stream(&jetstream, "TASKS").await;
+    let ack_wait = Duration::from_secs(1);
+    make_consumer(&jetstream, "TASKS", "workers", ack_wait).await;
+    for n in 1..=6 {
+        publish(&jetstream, &format!("t{n}"), task(n)).await;
+    }
+    // Room for one event in the broker's channel and one in the mailbox,
+    // a handler slower than half the ack wait, six messages in flight: the
+    // last ones wait in the bridge for longer than the ack wait before
+    // they are even published.
+    let config = SupervisorConfig::default()
+        .with_broker_channel_capacity(1)
+        .with_default_actor_channel_capacity(1);
+    let work = Duration::from_millis(700);
+    let mut side = consuming_with(&jetstream, config, Behaviour::Slow(work), |i| {
+        i.with_max_in_flight(6)
+    })
+    .await;
+    for _ in 1..=6 {
+        side.next_seen().await;
+    }
+    let (report, inbound) = side.stop().await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(
+        (
+            inbound.stats.received,
+            inbound.stats.acked,
+            inbound.stats.duplicates
+        ),
+        (6, 6, 0),
+        "the server delivered some again: {inbound}"
+    );
+    assert!(inbound.is_clean(), "{inbound}");
+    assert_eq!(
+        consumer_backlog(&jetstream, "TASKS", "workers").await,
+        (0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server: apt-get install nats-server"]
+async fn a_stop_handles_at_most_max_in_flight_more_messages() {
+    let (_server, _client, jetstream) = setup().await;
+    const TASKS: u32 = 100;
+    for n in 1..=TASKS {
+        publish(&jetstream, &format!("t{n}"), task(n)).await;
+    }
+    // The bridge's bound follows the mailboxes: 8 here.
+    let config = SupervisorConfig::default().with_default_actor_channel_capacity(8);
+    let work = Duration::from_millis(100);
+    let mut side = consuming_with(&jetstream, config, Behaviour::Slow(work), |i| i).await;
+    let max_in_flight = side.max_in_flight;
+    assert_eq!(max_in_flight, 8, "the default is the mailbox capacity");
+    for _ in 0..3 {
+        side.next_seen().await;
+    }
+    let stop_asked = std::time::Instant::now();
+    side.sup.handle().request_stop();
+    let mut seen = side.seen;
+    let (report, inbound) = {
+        let rest = Consuming {
+            seen: mpsc::unbounded_channel().1,
+            ..side
+        };
+        rest.stop().await
+    };
+    let stop_took = stop_asked.elapsed();
+    let mut after_stop = 0;
+    while seen.try_recv().is_ok() {
+        after_stop += 1;
+    }
+    let handled = 3 + after_stop;
+    println!(
+        "stop with {max_in_flight} in flight and {work:?} handlers: {after_stop} handled after \
+         the stop, in {stop_took:?}; {inbound}"
+    );
+    assert!(report.is_clean(), "{report}");
+    assert!(inbound.is_clean(), "{inbound}");
+    assert!(
+        after_stop <= max_in_flight,
+        "{after_stop} messages handled after the stop, more than the {max_in_flight} in flight"
+    );
+    assert_eq!(inbound.stats.acked, handled as u64, "{inbound}");
+    // The documented bound: max_in_flight x the handler's time, plus the
+    // pull still out (read to its end: at most the pull expiry, 1 s).
+    let bound = work * max_in_flight as u32 + Duration::from_secs(1);
+    assert!(
+        stop_took < bound * 3,
+        "the stop took {stop_took:?}, the documented bound is {bound:?}"
+    );
+    // The rest is back on the server, for another consumer.
+    let (pending, awaiting_ack) = consumer_backlog(&jetstream, "TASKS", "workers").await;
+    assert_eq!(
+        pending + awaiting_ack as u64,
+        u64::from(TASKS) - handled as u64
     );
 }

@@ -10,7 +10,7 @@ mod support;
 use std::{future::Future, time::Duration};
 
 use maiko::*;
-use maiko_nats::{Outbound, OutboundBridge, RetryPolicy};
+use maiko_nats::{Outbound, OutboundHandle, RetryPolicy};
 use serde::{Deserialize, Serialize};
 use support::{NatsServer, connect, make_stream, stored, within};
 
@@ -30,7 +30,7 @@ fn reading(sensor: u32, padding: usize) -> Reading {
 async fn bridged(
     jetstream: &async_nats::jetstream::Context,
     config: SupervisorConfig,
-) -> (Supervisor<Reading>, OutboundBridge) {
+) -> (Supervisor<Reading>, OutboundHandle) {
     let mut sup = Supervisor::<Reading>::new(config);
     let bridge = Outbound::new(jetstream.clone(), |r: &Reading| {
         format!("READINGS.{}", r.sensor)

@@ -29,14 +29,15 @@ use std::{
     collections::{HashMap, HashSet},
     fs,
     path::PathBuf,
-    sync::mpsc,
     thread,
     time::{Duration, Instant},
 };
 
 use support::{
-    NatsServer, connect, consumer_backlog, make_consumer, make_stream,
-    process::{CHILD_TIMEOUT, Line, Proc, example, tally},
+    NatsServer, admin_runtime, connect, consumer_backlog, make_consumer, make_stream,
+    process::{
+        CHILD_TIMEOUT, Proc, Recorded, example, journaled, start_consumer, stop_cleanly, tally,
+    },
     seed_from_env,
 };
 
@@ -48,33 +49,26 @@ struct Run {
     url: String,
     dir: tempfile::TempDir,
     producer_bin: PathBuf,
-    consumer_bin: PathBuf,
     producer: Option<Proc>,
     producer_runs: u32,
     consumers: HashMap<&'static str, Proc>,
     consumer_starts: u32,
     journals: Vec<PathBuf>,
-    recorded_tx: mpsc::Sender<Line>,
-    recorded_rx: mpsc::Receiver<Line>,
-    recorded: HashSet<String>,
+    recorded: Recorded,
 }
 
 impl Run {
     fn new(server: &NatsServer) -> Self {
-        let (recorded_tx, recorded_rx) = mpsc::channel();
         Self {
             url: server.url(),
             dir: tempfile::tempdir().expect("a temporary directory"),
             producer_bin: example("e2e_producer"),
-            consumer_bin: example("e2e_consumer"),
             producer: None,
             producer_runs: 0,
             consumers: HashMap::new(),
             consumer_starts: 0,
             journals: Vec::new(),
-            recorded_tx,
-            recorded_rx,
-            recorded: HashSet::new(),
+            recorded: Recorded::new(),
         }
     }
 
@@ -106,53 +100,29 @@ impl Run {
 
     /// SIGTERM the producer and wait for a clean exit.
     fn stop_producer(&mut self) {
-        let producer = self.producer.take().expect("a producer runs");
-        producer.terminate();
-        let label = producer.label.clone();
-        let (code, out, err) = producer.finish();
-        assert_eq!(
-            code,
-            Some(0),
-            "{label} did not stop cleanly:\n{out:?}\n{err}"
-        );
+        stop_cleanly(self.producer.take().expect("a producer runs"));
     }
 
     fn start_consumer(&mut self, slot: &'static str) {
         self.consumer_starts += 1;
         let journal = self.path(&format!("journal-{slot}-{}", self.consumer_starts));
-        let args = [
-            "--url".into(),
-            self.url.clone(),
-            "--stream".into(),
-            STREAM.into(),
-            "--consumer".into(),
-            CONSUMER.into(),
-            "--journal".into(),
-            journal.display().to_string(),
-        ];
         let label = format!("consumer {slot}#{}", self.consumer_starts);
-        let consumer = Proc::spawn(
+        let consumer = start_consumer(
             &label,
-            &self.consumer_bin,
-            &args,
-            Some((&["recorded "], self.recorded_tx.clone())),
+            &self.url,
+            STREAM,
+            CONSUMER,
+            &journal,
+            &[],
+            &self.recorded,
         );
-        consumer.wait_for("ready");
         self.journals.push(journal);
         self.consumers.insert(slot, consumer);
     }
 
     /// SIGTERM a consumer and wait for a clean exit.
     fn stop_consumer(&mut self, slot: &'static str) {
-        let consumer = self.consumers.remove(slot).expect("that consumer runs");
-        consumer.terminate();
-        let label = consumer.label.clone();
-        let (code, out, err) = consumer.finish();
-        assert_eq!(
-            code,
-            Some(0),
-            "{label} did not stop cleanly:\n{out:?}\n{err}"
-        );
+        stop_cleanly(self.consumers.remove(slot).expect("that consumer runs"));
     }
 
     /// kill -9 a consumer.
@@ -175,37 +145,17 @@ impl Run {
 
     /// Wait until every key in `wanted` has been recorded by a consumer.
     fn wait_recorded(&mut self, wanted: &HashSet<String>) {
-        let deadline = Instant::now() + CHILD_TIMEOUT;
-        while !wanted.is_subset(&self.recorded) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.recorded_rx.recv_timeout(left) {
-                Ok(line) => {
-                    let key = line.text.trim_start_matches("recorded ").to_owned();
-                    self.recorded.insert(key);
-                }
-                Err(_) => {
-                    let missing = wanted.difference(&self.recorded).count();
-                    let stderr: Vec<String> = self
-                        .consumers
-                        .values()
-                        .map(|c| format!("{}:\n{}", c.label, c.stderr()))
-                        .collect();
-                    panic!(
-                        "{missing} accepted jobs never recorded; consumers' stderr:\n{}",
-                        stderr.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// Every line of every journal.
-    fn journaled(&self) -> Vec<String> {
-        self.journals
-            .iter()
-            .filter_map(|path| fs::read_to_string(path).ok())
-            .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())
-            .collect()
+        let consumers = &self.consumers;
+        self.recorded.wait_until(
+            |keys| wanted.is_subset(keys),
+            || {
+                let stderr: Vec<String> = consumers
+                    .values()
+                    .map(|c| format!("{}:\n{}", c.label, c.stderr()))
+                    .collect();
+                stderr.join("\n")
+            },
+        );
     }
 }
 
@@ -225,7 +175,7 @@ struct Verdict {
 fn verify(run: &Run) -> Verdict {
     let accepted: HashSet<String> = run.keys("accepted").into_iter().collect();
     let refused: HashSet<String> = run.keys("refused").into_iter().collect();
-    let lines = run.journaled();
+    let lines = journaled(&run.journals);
     let counts = tally(lines.iter().map(String::as_str));
     let journaled: HashSet<&str> = counts.keys().copied().collect();
     let missing: Vec<&String> = accepted
@@ -268,17 +218,6 @@ fn moments_from_env(default: usize) -> usize {
         .ok()
         .map(|v| v.parse().expect("MAIKO_NATS_E2E_MOMENTS is a count"))
         .unwrap_or(default)
-}
-
-/// The test's own client runs on a worker thread of its own, so that its
-/// connection stays alive (answering the server's pings) between the
-/// test's requests.
-fn admin_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 #[test]

@@ -19,6 +19,16 @@ pub enum Work {
     Record { key: String },
 }
 
+/// The payload of the job `key`, as the producer's outbound bridge
+/// encodes it: for the tests that store jobs themselves.
+pub fn job_payload(key: &str) -> Vec<u8> {
+    let job = Work::Job {
+        key: key.to_owned(),
+        body: "x".repeat(32),
+    };
+    serde_json::to_vec(&job).expect("a job encodes")
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub enum Lane {
     Jobs,
@@ -69,7 +79,11 @@ impl Args {
     }
 
     pub fn number(&self, name: &str, default: u64) -> u64 {
-        self.0.get(name).map_or(default, |v| {
+        self.optional_number(name).unwrap_or(default)
+    }
+
+    pub fn optional_number(&self, name: &str) -> Option<u64> {
+        self.0.get(name).map(|v| {
             v.parse()
                 .unwrap_or_else(|_| panic!("--{name} {v:?} is not a number"))
         })

@@ -49,6 +49,17 @@ pub async fn connect(server: &NatsServer) -> (async_nats::Client, jetstream::Con
     (client, jetstream)
 }
 
+/// The test's own client runs on a worker thread of its own, so that its
+/// connection stays alive (answering the server's pings) between the
+/// test's requests.
+pub fn admin_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 /// A file-backed stream `name` capturing `name.>`.
 pub async fn make_stream(jetstream: &jetstream::Context, name: &str) -> stream::Stream {
     jetstream
@@ -80,6 +91,33 @@ pub async fn make_consumer(
         })
         .await
         .expect("create the consumer")
+}
+
+/// Store one message on `subject` for each of `keys`, with the key as
+/// its message id and `payload(key)` as its payload; return once the
+/// stream has acknowledged them all.
+pub async fn store_keyed(
+    jetstream: &jetstream::Context,
+    subject: &str,
+    keys: &[String],
+    payload: impl Fn(&str) -> Vec<u8>,
+) {
+    for chunk in keys.chunks(500) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for key in chunk {
+            let message = jetstream::message::PublishMessage::build()
+                .payload(payload(key).into())
+                .message_id(key);
+            let ack = jetstream
+                .send_publish(subject.to_owned(), message)
+                .await
+                .expect("publish");
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.expect("the stream stores the message");
+        }
+    }
 }
 
 /// The consumer's pending and ack-pending counts, from the server.

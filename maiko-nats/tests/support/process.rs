@@ -3,13 +3,14 @@
 //! threads, signalled, killed and waited for.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
+    fs,
     io::{BufRead, BufReader, Read},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex, Once, mpsc},
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// The safety net for each wait on a child process.
@@ -196,4 +197,111 @@ pub fn tally<'a>(items: impl IntoIterator<Item = &'a str>) -> HashMap<&'a str, u
         *counts.entry(item).or_insert(0) += 1;
     }
     counts
+}
+
+/// The `recorded KEY` lines that consumers print after each fsync of their
+/// journal, gathered from every consumer through one channel.
+#[derive(Debug)]
+pub struct Recorded {
+    tx: mpsc::Sender<Line>,
+    rx: mpsc::Receiver<Line>,
+    keys: HashSet<String>,
+}
+
+impl Recorded {
+    pub fn new() -> Self {
+        let (tx, rx) = mpsc::channel();
+        Self {
+            tx,
+            rx,
+            keys: HashSet::new(),
+        }
+    }
+
+    /// What [`Proc::spawn`] needs to forward a consumer's `recorded` lines
+    /// here.
+    pub fn forward(&self) -> Option<(&'static [&'static str], mpsc::Sender<Line>)> {
+        Some((&["recorded "], self.tx.clone()))
+    }
+
+    /// The distinct keys recorded so far.
+    pub fn keys(&self) -> &HashSet<String> {
+        &self.keys
+    }
+
+    /// Read recorded lines until `done` holds for the keys recorded so
+    /// far; fail the test, with `stderr()` (the consumers' output), if
+    /// [`CHILD_TIMEOUT`] passes first.
+    pub fn wait_until(
+        &mut self,
+        mut done: impl FnMut(&HashSet<String>) -> bool,
+        stderr: impl Fn() -> String,
+    ) {
+        let deadline = Instant::now() + CHILD_TIMEOUT;
+        while !done(&self.keys) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let key = line.text.trim_start_matches("recorded ").to_owned();
+                    self.keys.insert(key);
+                }
+                Err(_) => panic!(
+                    "{} keys recorded, and no more within {CHILD_TIMEOUT:?}; consumers' stderr:\n{}",
+                    self.keys.len(),
+                    stderr()
+                ),
+            }
+        }
+    }
+}
+
+/// Start an `e2e_consumer` on the durable consumer `consumer` of
+/// `stream`, journaling into `journal`, with `extra` arguments, its
+/// `recorded` lines going to `recorded`; wait until it pulls.
+pub fn start_consumer(
+    label: &str,
+    url: &str,
+    stream: &str,
+    consumer: &str,
+    journal: &Path,
+    extra: &[(&str, String)],
+    recorded: &Recorded,
+) -> Proc {
+    let args: Vec<String> = [
+        ("url", url.to_owned()),
+        ("stream", stream.to_owned()),
+        ("consumer", consumer.to_owned()),
+        ("journal", journal.display().to_string()),
+    ]
+    .iter()
+    .chain(extra)
+    .flat_map(|(name, value)| [format!("--{name}"), value.clone()])
+    .collect();
+    let proc = Proc::spawn(label, &example("e2e_consumer"), &args, recorded.forward());
+    proc.wait_for("ready");
+    proc
+}
+
+/// SIGTERM `proc` and wait for it to exit with status 0 (clean reports);
+/// its stderr, where the reports are.
+pub fn stop_cleanly(proc: Proc) -> String {
+    proc.terminate();
+    let label = proc.label.clone();
+    let (code, out, err) = proc.finish();
+    assert_eq!(
+        code,
+        Some(0),
+        "{label} did not stop cleanly:\n{out:?}\n{err}"
+    );
+    err
+}
+
+/// Every line of every journal in `paths` (a journal never written is
+/// empty).
+pub fn journaled(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|path| fs::read_to_string(path).ok())
+        .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }

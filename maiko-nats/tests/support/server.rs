@@ -111,6 +111,28 @@ impl NatsServer {
         self.launch();
     }
 
+    /// Stop the server gracefully (SIGTERM: it writes its stores out and
+    /// exits) and wait for it to be gone. [`start_again`](Self::start_again)
+    /// brings it back.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM nats-server failed");
+        let _ = child.wait();
+    }
+
+    /// Start the server again, on the same port with the same store, and
+    /// wait until it answers; it must have been stopped or killed.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.launch();
+    }
+
     fn log_path(&self) -> PathBuf {
         self.store
             .path()
