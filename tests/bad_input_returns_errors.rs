@@ -1,7 +1,8 @@
 //! Unusable input is answered with the documented `Error` variant, never a
 //! panic: zero channel capacities (`ZeroCapacity`, naming the setting), a
 //! zero events-per-tick limit (`InvalidConfig`), a duplicate or empty actor
-//! name (`DuplicateActorName`, `EmptyActorName`), and registering or
+//! name (`DuplicateActorName`, `EmptyActorName`, also for a name of only
+//! whitespace), and registering or
 //! starting after `start()` (`BrokerAlreadyStarted`). A registration that
 //! is refused by `add_actor` does not call the factory, and the supervisor
 //! stays usable after a refused registration.
@@ -51,6 +52,8 @@ async fn assert_config_refused(config: SupervisorConfig, expected: Error) {
     );
     assert_eq!(sup.send(Job).await, Err(expected.clone()));
     assert_eq!(sup.start().await, Err(expected.clone()));
+    // Stopping a supervisor that could never start says why, too.
+    assert_eq!(sup.stop().await, Err(expected.clone()));
 }
 
 #[tokio::test]
@@ -156,8 +159,57 @@ async fn empty_actor_name_is_refused() -> Result {
             .build(),
         Err(Error::EmptyActorName)
     );
+    for blank in [" ", "\t", " \n "] {
+        assert_eq!(
+            sup.add_actor(blank, factory(&called), [DefaultTopic]),
+            Err(Error::EmptyActorName),
+            "{blank:?}"
+        );
+    }
+    assert!(
+        !called.load(Ordering::SeqCst),
+        "factory called for a refused actor"
+    );
     sup.start().await?;
     sup.stop().await
+}
+
+#[tokio::test]
+async fn a_snapshot_after_the_end_says_every_actor_ended() -> Result {
+    let mut sup = Supervisor::<Job>::default();
+    sup.add_actor("worker", |_| Worker, [DefaultTopic])?;
+    let handle = sup.handle();
+    sup.start().await?;
+    sup.send(Job).await?;
+    sup.stop().await?;
+    let after = handle.snapshot();
+    let worker = after.actor("worker").expect("registered");
+    assert_eq!(worker.doing, "ended", "{after}");
+    assert_eq!(worker.state, ActorState::Ended(ActorOutcome::Completed));
+    Ok(())
+}
+
+#[tokio::test]
+async fn refusals_after_the_report_are_still_counted_live() -> Result {
+    let mut sup = Supervisor::<Job>::default();
+    sup.add_actor("worker", |_| Worker, [DefaultTopic])?;
+    let handle = sup.handle();
+    sup.start().await?;
+    handle.request_stop();
+    assert!(handle.send(Job).await.is_err());
+    let report = handle.stopped().await;
+    assert_eq!(report.rejected, 1, "{report}");
+    for _ in 0..3 {
+        assert!(handle.send(Job).await.is_err());
+    }
+    assert_eq!(handle.snapshot().rejected, 4);
+    assert_eq!(
+        handle.stopped().await.rejected,
+        1,
+        "the report stays as made"
+    );
+    drop(sup);
+    Ok(())
 }
 
 #[tokio::test]

@@ -16,10 +16,14 @@ use crate::{Envelope, Error, Event, Result, StepAction};
 ///    or failed), [`on_shutdown`](Self::on_shutdown) exactly once.
 ///
 /// An error from `handle_event` or `step` goes to [`on_error`](Self::on_error),
-/// which propagates it by default: the actor then fails, the rest of its
-/// mailbox is counted as lost, `on_shutdown` still runs, and
-/// [`Supervisor::stop`](crate::Supervisor::stop) reports the failure. A panic
-/// is treated the same way.
+/// and so does a panic in them, as [`Error::Panicked`] with the panic's
+/// message. `on_error` propagates it by default: the actor then fails for
+/// good, the rest of its mailbox (and whatever is routed to it later) is
+/// counted as lost, `on_shutdown` still runs, and
+/// [`Supervisor::stop`](crate::Supervisor::stop) reports the failure. By
+/// default an actor failing for good also stops its supervisor, which
+/// drains everything else (see
+/// [`SupervisorConfig::with_stop_on_failure`](crate::SupervisorConfig::with_stop_on_failure)).
 ///
 /// # Examples
 ///
@@ -108,6 +112,11 @@ pub trait Actor: Send + 'static {
     /// Decide what an error from `handle_event` or `step` means: return
     /// `Ok(())` to carry on, or the error to fail the actor. The default
     /// propagates every error.
+    ///
+    /// A panic in `handle_event` or `step` arrives here as
+    /// [`Error::Panicked`]. Swallowing it keeps the actor running with its
+    /// state as the panic left it, and counts the event as handled; a
+    /// panic in `on_error` itself fails the actor.
     ///
     /// # Errors
     ///

@@ -66,7 +66,7 @@ pub enum Error {
     /// An actor with this name is already registered on this supervisor.
     DuplicateActorName(ActorId),
 
-    /// Actor names must not be empty.
+    /// Actor names must not be empty or only whitespace.
     EmptyActorName,
 
     /// A channel capacity was zero; the name says which setting. Channels
@@ -178,7 +178,9 @@ impl fmt::Display for Error {
             ),
             Self::BrokerAlreadyStarted => f.write_str("the supervisor has already started"),
             Self::DuplicateActorName(actor) => write!(f, "actor '{actor}' already exists"),
-            Self::EmptyActorName => f.write_str("an actor name must not be empty"),
+            Self::EmptyActorName => {
+                f.write_str("an actor name must not be empty or only whitespace")
+            }
             Self::ZeroCapacity(setting) => write!(f, "{setting} must be at least 1"),
             Self::InvalidConfig(reason) => write!(f, "invalid configuration: {reason}"),
             Self::ActorFailed { actor, error } => write!(f, "actor '{actor}' failed: {error}"),

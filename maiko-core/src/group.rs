@@ -213,6 +213,14 @@ impl ShutdownGroup {
         self.configure(|c| c.with_strict_shutdown(strict))
     }
 
+    /// Whether an actor of any member failing for good stops the whole
+    /// group (default `true`); see
+    /// [`SupervisorConfig::with_stop_on_failure`].
+    #[must_use]
+    pub fn with_stop_on_failure(self, stop: bool) -> Self {
+        self.configure(|config| config.with_stop_on_failure(stop))
+    }
+
     /// Add a supervisor, not yet started, under `name`; returns its handle.
     ///
     /// Members finish in the order they are added (see the type's docs).
@@ -485,6 +493,22 @@ impl GroupHandle {
     /// of calls, from anywhere, start one shutdown.
     pub fn request_stop(&self) {
         self.control.request_stop();
+    }
+
+    /// Listen for SIGINT and SIGTERM (ctrl-c on other platforms) from now
+    /// on: the first signal starts the shutdown, a second one aborts the
+    /// drain, as under [`ShutdownGroup::run_until_signal`]. Call it at the top of `main`,
+    /// before connecting or binding anything, so that a signal during the
+    /// setup is not lost (nor fatal: the process no longer dies of it).
+    /// A stop requested before the start is kept: starting then drains
+    /// what was accepted (nothing, usually) and ends at once, so `main` can
+    /// finish its setup and exit cleanly. `run_until_signal` may still be
+    /// called afterwards; both listen, and one stop comes of it.
+    ///
+    /// The listeners are installed before this returns. Must be called
+    /// from within a tokio runtime.
+    pub fn stop_on_signal(&self) {
+        self.control.stop_on_signal("the group");
     }
 
     /// Whether the group's shutdown has started.

@@ -140,6 +140,22 @@ impl<E> SupervisorHandle<E> {
         &self.control
     }
 
+    /// Listen for SIGINT and SIGTERM (ctrl-c on other platforms) from now
+    /// on: the first signal starts the shutdown, a second one aborts the
+    /// drain, as under [`Supervisor::run_until_signal`](crate::Supervisor::run_until_signal). Call it at the top of `main`,
+    /// before connecting or binding anything, so that a signal during the
+    /// setup is not lost (nor fatal: the process no longer dies of it).
+    /// A stop requested before the start is kept: starting then drains
+    /// what was accepted (nothing, usually) and ends at once, so `main` can
+    /// finish its setup and exit cleanly. `run_until_signal` may still be
+    /// called afterwards; both listen, and one stop comes of it.
+    ///
+    /// The listeners are installed before this returns. Must be called
+    /// from within a tokio runtime.
+    pub fn stop_on_signal(&self) {
+        self.control.stop_on_signal("the supervisor");
+    }
+
     /// Whether a shutdown has started.
     pub fn is_stopping(&self) -> bool {
         self.control.is_stopping()

@@ -265,7 +265,12 @@ pub struct PhaseTimes {
 pub struct ShutdownReport {
     /// One entry per registered actor, in registration order.
     pub actors: Vec<ActorReport>,
-    /// Publishes refused at the gate (every `Error::Stopping`).
+    /// Publishes refused with `Error::Stopping` through this supervisor
+    /// (its handles and its actors) from its creation until this report
+    /// was made, when the shutdown finished. Publishes tried after that are
+    /// refused too but no longer in this report; the live
+    /// [`Snapshot::rejected`](crate::Snapshot::rejected) goes on counting
+    /// them.
     pub rejected: u64,
     /// Events accepted but never routed because the routing tasks were
     /// aborted at the deadline.

@@ -50,7 +50,8 @@ event_counts! {
             /// Where it is in its life.
             pub state: ActorState,
             /// What it is doing, if it is waiting on something ("handling an event
-            /// of topic 'orders'", "blocked publishing to topic 'audit'", "idle").
+            /// of topic 'orders'", "blocked publishing to topic 'audit'", "idle"),
+            /// or "ended" once its task has ended.
             pub doing: String,
         }
     }
@@ -72,7 +73,8 @@ pub struct Snapshot {
     /// Events accepted and not yet handled (one per copy once routed), over
     /// the whole gate (every member of a shutdown group).
     pub in_flight: u64,
-    /// Publishes refused at the gate through this supervisor.
+    /// Publishes refused with `Error::Stopping` through this supervisor so
+    /// far, also after its shutdown has finished.
     pub rejected: u64,
     /// Whether a shutdown has started.
     pub stopping: bool,

@@ -100,11 +100,16 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// A supervisor with these settings.
     ///
     /// An unusable setting (see [`SupervisorConfig::validate`]) does not
-    /// panic here: it is returned as an error by `add_actor`, `start` and
-    /// `send`. Use [`try_new`](Self::try_new) to get it at once.
+    /// panic here: it is logged at once (at error level, naming the
+    /// setting), and returned as an error by every fallible call after it
+    /// (`add_actor`, `start`, `send`, `join`, `run`, `stop`). Use
+    /// [`try_new`](Self::try_new) to get it here, as a `Result`.
     #[must_use]
     pub fn new(config: SupervisorConfig) -> Self {
         let config_error = config.validate().err();
+        if let Some(error) = &config_error {
+            tracing::error!(%error, "unusable supervisor settings: every call on this supervisor will return this error");
+        }
         let shared = Arc::new(Shared::new(&config));
         let id = ActorId::new("supervisor");
         let watch = Watch::new(
@@ -310,8 +315,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
 
     /// Start (unless started) and wait until the runtime stops: a stop
     /// request ([`Context::stop_runtime`], a handle), every actor having
-    /// stopped itself, or an actor failing (which starts a shutdown of the
-    /// rest). Then drain as [`stop`](Self::stop) does.
+    /// stopped itself (a supervisor started with no actors runs until it is
+    /// stopped), or an actor failing for good, which stops the rest unless
+    /// [`SupervisorConfig::with_stop_on_failure`] says otherwise (the same
+    /// under [`run`](Self::run) and [`run_until_signal`](Self::run_until_signal)).
+    /// Then drain as [`stop`](Self::stop) does.
     ///
     /// # Errors
     ///
@@ -323,14 +331,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// started goes on to its end.
     pub async fn join(mut self) -> Result {
         self.start_unless_started().await?;
-        let shared = Arc::clone(&self.shared);
-        loop {
-            tokio::select! {
-                biased;
-                () = shared.books().report().finished() => break,
-                () = shared.protocol().failure() => shared.protocol().request_stop(),
-            }
-        }
+        self.shared.books().report().finished().await;
         self.shutdown().await.into_result()
     }
 
@@ -357,13 +358,15 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// `on_error` propagated, a panic, a mailbox overflow under
     /// `OverflowPolicy::Fail`), or [`Error::ShutdownTimedOut`] if the
     /// deadline was hit. Use [`shutdown`](Self::shutdown) for the full
-    /// [`ShutdownReport`].
+    /// [`ShutdownReport`]. The configuration error of [`new`](Self::new)
+    /// if the settings were unusable (nothing was started or accepted).
     ///
     /// # Cancel safety
     ///
     /// Dropping the future does not abandon the shutdown: it runs to its end
     /// in its own task, and a [`SupervisorHandle::stopped`] still sees it.
     pub async fn stop(self) -> Result {
+        self.usable()?;
         self.shutdown().await.into_result()
     }
 

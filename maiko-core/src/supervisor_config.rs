@@ -45,6 +45,7 @@ pub struct SupervisorConfig {
     shutdown_grace: Duration,
     drain_hop_limit: u32,
     strict_shutdown: bool,
+    stop_on_failure: bool,
     monitoring_channel_capacity: usize,
     cycle_policy: CyclePolicy,
 }
@@ -59,6 +60,7 @@ impl Default for SupervisorConfig {
             shutdown_grace: Duration::from_secs(1),
             drain_hop_limit: 32,
             strict_shutdown: false,
+            stop_on_failure: true,
             monitoring_channel_capacity: 1024,
             cycle_policy: CyclePolicy::Exceed,
         }
@@ -179,6 +181,33 @@ impl SupervisorConfig {
     /// See [`with_strict_shutdown`](Self::with_strict_shutdown).
     pub fn strict_shutdown(&self) -> bool {
         self.strict_shutdown
+    }
+
+    /// What an actor that fails for good does to the rest (default `true`).
+    ///
+    /// An actor fails for good when a handler's or a step's error is
+    /// propagated by its `on_error` (a panic is passed to `on_error` as
+    /// [`Error::Panicked`](crate::Error::Panicked) first), when its
+    /// `on_start` fails, or when its mailbox overflows under
+    /// [`OverflowPolicy::Fail`](crate::OverflowPolicy::Fail). With `true`,
+    /// the supervisor then stops: it drains everything else as
+    /// [`Supervisor::stop`](crate::Supervisor::stop) does, and its report
+    /// names the failure. This holds under `join`, `run`,
+    /// `run_until_signal` and in a [`ShutdownGroup`](crate::ShutdownGroup)
+    /// (whose own setting decides for every member: the whole group stops).
+    ///
+    /// With `false`, the rest keeps running until it is stopped; the events
+    /// routed to the failed actor from then on are counted as `lost` in its
+    /// report.
+    #[must_use]
+    pub fn with_stop_on_failure(mut self, stop: bool) -> Self {
+        self.stop_on_failure = stop;
+        self
+    }
+
+    /// See [`with_stop_on_failure`](Self::with_stop_on_failure).
+    pub fn stop_on_failure(&self) -> bool {
+        self.stop_on_failure
     }
 
     /// How many monitoring records may wait for the monitors (feature

@@ -173,8 +173,11 @@ async fn main() {
         config = config.with_default_actor_channel_capacity(mailbox);
     }
 
-    let (client, jetstream) = common::connect(&url).await;
+    // Signals from the first moment: one during the connect or the bind
+    // starts the same drain once the supervisor runs.
     let mut sup = Supervisor::<Work, Lane>::new(config);
+    sup.handle().stop_on_signal();
+    let (client, jetstream) = common::connect(&url).await;
     sup.add_actor("check", move |ctx| Check { ctx, work }, [Lane::Jobs])
         .expect("a fresh supervisor");
     let (writer, records) = std_mpsc::channel();

@@ -94,10 +94,13 @@ async fn main() {
     let burst = args.number("per-ms", 2);
     let body = "x".repeat(usize::try_from(args.number("body", 64)).unwrap_or(64));
 
-    let (client, jetstream) = common::connect(&url).await;
+    // Signals from the first moment: one during the connect starts the
+    // same drain once the supervisor runs.
     let mut sup = Supervisor::<Work, Lane>::new(
         SupervisorConfig::default().with_shutdown_timeout(Duration::from_secs(60)),
     );
+    sup.handle().stop_on_signal();
+    let (client, jetstream) = common::connect(&url).await;
     let subject_stream = stream.clone();
     let outbound = Outbound::new(jetstream, move |work: &Work| match work {
         Work::Job { .. } => format!("{subject_stream}.jobs"),

@@ -3,7 +3,7 @@
 //! Ctrl-C (or SIGTERM) in the middle of the stream, start it again, and
 //! no order that the producer accepted is missing on the other side.
 //!
-//! With a `nats-server -js` listening on 127.0.0.1:4222 (or `--url`):
+//! With a `nats-server -js` listening on 127.0.0.1:4222 (or give `--url`):
 //!
 //! ```sh
 //! cargo run -p maiko-nats --example nats_bridge -- consume              # terminal 1
@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Both create the stream `ORDERS` (subjects `orders.>`) if needed.
-//! `produce` publishes orders numbered from `--from` (default 1) at about 1000 a
-//! second through an outbound bridge, and prints the last order whose
+//! `produce` publishes orders numbered from `--from` (default 1), one per
+//! millisecond at most (fewer in a debug build), through an outbound bridge, and prints the last order whose
 //! publish was accepted. `consume` pulls through the durable consumer
 //! `ledger` (start it twice to share the work) and appends each order it
 //! books to `--journal` (default `nats_bridge_ledger.txt`). On stop it
@@ -112,11 +112,14 @@ async fn ensure_stream(jetstream: &jetstream::Context) -> Result {
     Ok(())
 }
 
-async fn produce(client: async_nats::Client, jetstream: jetstream::Context) -> Result {
+async fn produce(
+    mut sup: Supervisor<Order>,
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+) -> Result {
     let from: u64 = arg("--from").map_or(1, |v| v.parse().expect("--from N"));
     let count: u64 = arg("--count").map_or(10_000, |v| v.parse().expect("--count N"));
 
-    let mut sup = Supervisor::<Order>::default();
     let outbound = Outbound::new(jetstream, |order: &Order| {
         format!("orders.{}", order.number % 16)
     })
@@ -143,11 +146,14 @@ async fn produce(client: async_nats::Client, jetstream: jetstream::Context) -> R
     report.into_result()
 }
 
-async fn consume(client: async_nats::Client, jetstream: jetstream::Context) -> Result {
+async fn consume(
+    mut sup: Supervisor<Order>,
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+) -> Result {
     let path = arg("--journal").unwrap_or_else(|| "nats_bridge_ledger.txt".into());
     let journal = OpenOptions::new().create(true).append(true).open(&path)?;
 
-    let mut sup = Supervisor::<Order>::default();
     sup.add_actor(
         "ledger",
         move |_| Ledger { journal, booked: 0 },
@@ -189,21 +195,43 @@ async fn consume(client: async_nats::Client, jetstream: jetstream::Context) -> R
     report.into_result()
 }
 
+const USAGE: &str =
+    "usage: nats_bridge (produce [--count N] [--from N] | consume [--journal FILE]) [--url URL]
+  --url URL       the NATS server (default nats://127.0.0.1:4222)
+  --count N       produce: how many orders (default 10000)
+  --from N        produce: the first order's number (default 1)
+  --journal FILE  consume: where booked orders are appended (default nats_bridge_ledger.txt)";
+
 #[tokio::main]
 async fn main() -> Result {
-    let role = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().collect();
+    let role = args.get(1).map(String::as_str).unwrap_or_default();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if !matches!(role, "produce" | "consume") {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
+    // Listen for signals before connecting: a Ctrl-C while connecting or
+    // creating the stream then stops the supervisor cleanly (it drains
+    // nothing and ends) instead of killing the process.
+    let sup = Supervisor::<Order>::default();
+    sup.handle().stop_on_signal();
     let url = arg("--url").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
-    let client = async_nats::connect(&url).await.map_err(Error::external)?;
+    let client = match async_nats::connect(&url).await {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("cannot connect to the NATS server at {url}: {error}");
+            std::process::exit(1);
+        }
+    };
     let jetstream = jetstream::new(client.clone());
     ensure_stream(&jetstream).await?;
-    match role.as_str() {
-        "produce" => produce(client, jetstream).await,
-        "consume" => consume(client, jetstream).await,
-        _ => {
-            eprintln!(
-                "usage: nats_bridge (produce [--count N] [--from N] | consume [--journal FILE]) [--url URL]"
-            );
-            std::process::exit(2);
-        }
+    if role == "produce" {
+        produce(sup, client, jetstream).await
+    } else {
+        consume(sup, client, jetstream).await
     }
 }

@@ -451,9 +451,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     on_error(actor, cell, error);
                     Settled::Handled
                 }
+                // A panic the actor swallows is an error it carried on
+                // from; one it propagates loses the event.
                 Outcome::Panicked(panic) => {
-                    cell.fail(panic);
-                    Settled::Lost
+                    if on_error(actor, cell, panic) {
+                        Settled::Handled
+                    } else {
+                        Settled::Lost
+                    }
                 }
             };
             if cell.take_deferred() {
@@ -490,8 +495,11 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 StepState::Ready
             }
             Outcome::Panicked(panic) => {
-                cell.fail(panic);
-                StepState::Off
+                if on_error(actor, cell, panic) {
+                    StepState::Ready
+                } else {
+                    StepState::Off
+                }
             }
         }
     }
@@ -569,13 +577,18 @@ async fn run_as<F: Future>(
     result
 }
 
-/// Pass an error to the actor's `on_error`; fail the actor if it propagates
-/// (or panics).
-fn on_error<A: Actor>(actor: &mut A, cell: &ActorCell, error: Error) {
+/// Pass an error (or a panic, as [`Error::Panicked`]) to the actor's
+/// `on_error`; fail the actor if it propagates (or panics). Returns whether
+/// the actor carries on.
+fn on_error<A: Actor>(actor: &mut A, cell: &ActorCell, error: Error) -> bool {
     let decision = catch_unwind(AssertUnwindSafe(|| actor.on_error(error)));
     let outcome: Result =
         decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())));
-    if let Err(error) = outcome {
-        cell.fail(error);
+    match outcome {
+        Ok(()) => true,
+        Err(error) => {
+            cell.fail(error);
+            false
+        }
     }
 }

@@ -436,11 +436,13 @@ impl ActorCell {
         *self.ending.lock() = Some(ending);
     }
 
-    /// This actor's live figures.
-    pub(crate) fn figures(&self) -> ActorFigures {
+    /// This actor's live figures; `finished`: its supervisor's shutdown has
+    /// finished, so its task has ended (also if it was aborted, which
+    /// records no ending).
+    pub(crate) fn figures(&self, finished: bool) -> ActorFigures {
         let counts = self.counters.counts();
         let activity = self.activity();
-        let ended = self.ending.lock().is_some();
+        let ended = finished || self.ending.lock().is_some();
         let state = match (ended, self.status()) {
             (true, _) => ActorState::Ended(self.report(false).outcome),
             (false, Status::Failed) => ActorState::Failing,
@@ -453,7 +455,7 @@ impl ActorCell {
             queued: counts.routed.saturating_sub(counts.settled()),
             over_capacity: Counters::load(&self.counters.over_capacity),
             state: state,
-            doing: activity.describe(),
+            doing: if ended { "ended".to_owned() } else { activity.describe() },
         } from counts)
     }
 

@@ -60,6 +60,14 @@ impl<R: Clone + Send + Sync + 'static> StopControl<R> {
         self.slot.wait().await
     }
 
+    /// Listen for signals from now on, in a task of their own, as
+    /// [`until_signal`](Self::until_signal) does.
+    pub(crate) fn stop_on_signal(&self, what: &'static str) {
+        let signals = Signals::install();
+        let control = self.clone();
+        tokio::spawn(async move { control.until_signal(signals, what).await });
+    }
+
     /// Until the shutdown has finished by itself or a signal came: on the
     /// first signal, request the stop, and leave a task behind that aborts
     /// the drain on a second signal (and ends with the shutdown).

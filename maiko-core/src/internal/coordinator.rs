@@ -142,19 +142,36 @@ impl Coordinator {
         }
     }
 
-    /// Running: until someone asks to stop, or every actor of every member
-    /// has ended (which is a stop request of its own).
+    /// Running: until someone asks to stop, an actor fails for good (a
+    /// stop request of its own unless the settings keep the rest running),
+    /// or every actor of every member has ended (also a stop request; a
+    /// supervisor started with no actors runs until it is stopped).
     async fn until_stop_requested(&mut self) {
         let root = Arc::clone(&self.root);
+        let protocol = root.protocol();
+        let any_actor = self.members.iter().any(|m| !m.actors.is_empty());
         let all_ended = async {
+            if !any_actor {
+                std::future::pending::<()>().await;
+            }
             for member in &mut self.members {
                 while member.actors.join_next().await.is_some() {}
             }
         };
+        let failed_for_good = async {
+            if !protocol.stop_on_failure() {
+                std::future::pending::<()>().await;
+            }
+            protocol.failure().await;
+        };
         tokio::select! {
             biased;
-            () = root.protocol().stopping() => {}
-            () = all_ended => root.protocol().request_stop(),
+            () = protocol.stopping() => {}
+            () = failed_for_good => {
+                warn!("an actor failed: stopping the rest (SupervisorConfig::with_stop_on_failure)");
+                protocol.request_stop();
+            }
+            () = all_ended => protocol.request_stop(),
         }
     }
 

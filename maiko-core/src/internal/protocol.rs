@@ -84,6 +84,8 @@ pub(crate) struct Protocol {
     /// The wait-for graph of the gate's blocked publishers.
     waits: WaitGraph,
     cycle_policy: CyclePolicy,
+    /// Whether an actor failing for good stops everything behind the gate.
+    stop_on_failure: bool,
 }
 
 impl Protocol {
@@ -97,6 +99,7 @@ impl Protocol {
             grace: config.shutdown_grace(),
             waits: WaitGraph::default(),
             cycle_policy: config.cycle_policy(),
+            stop_on_failure: config.stop_on_failure(),
         }
     }
 
@@ -276,9 +279,15 @@ impl Protocol {
         self.signals.closed.cancel();
     }
 
-    /// An actor failed: wake `Supervisor::join`.
+    /// An actor failed for good: wake the coordinator, which stops
+    /// everything if the settings say so.
     pub(crate) fn notify_failure(&self) {
         self.signals.failure.notify_one();
+    }
+
+    /// Whether an actor failing for good stops everything behind the gate.
+    pub(crate) fn stop_on_failure(&self) -> bool {
+        self.stop_on_failure
     }
 
     // --- Waiting -------------------------------------------------------------
@@ -304,7 +313,8 @@ impl Protocol {
         self.signals.escalated.cancelled()
     }
 
-    /// Resolves at the next actor failure after it is first polled.
+    /// Resolves at the next actor failure (or at once for one that came
+    /// while nobody waited: the signal keeps one).
     pub(crate) fn failure(&self) -> impl Future<Output = ()> + Send + '_ {
         self.signals.failure.notified()
     }

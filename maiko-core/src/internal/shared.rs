@@ -152,12 +152,18 @@ impl Shared {
     /// This supervisor's live figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let protocol = self.protocol();
+        let finished = self.books.report().has_finished();
         Snapshot {
-            actors: self.books.cells().iter().map(|c| c.figures()).collect(),
+            actors: self
+                .books
+                .cells()
+                .iter()
+                .map(|c| c.figures(finished))
+                .collect(),
             in_flight: protocol.in_flight(),
             rejected: self.books.rejected(),
             stopping: protocol.is_stopping(),
-            finished: self.books.report().has_finished(),
+            finished,
             cycles: protocol.waits().standing(),
         }
     }

@@ -95,7 +95,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
 
     /// Whether `name` can be given to a new actor.
     pub(crate) fn check_name(&self, name: &str) -> Result {
-        if name.is_empty() {
+        if name.trim().is_empty() {
             return Err(Error::EmptyActorName);
         }
         let id = ActorId::new(name);
