@@ -92,7 +92,7 @@ impl<'a, E: Event, T: Topic<E>, A: Actor<Event = E>> ActorBuilder<'a, E, T, A> {
     /// supervisor's configuration error.
     pub fn build(self) -> Result<ActorId> {
         self.supervisor
-            .register(self.prepared?, &self.topics, self.config)
+            .register(self.prepared?, &self.topics, self.config, None)
     }
 }
 

@@ -205,6 +205,9 @@ event_counts! {
             /// routed like any other, so they are in the subscribers' counts;
             /// this is the memory the cycles cost, not a sixth outcome.
             pub over_capacity: u64,
+            /// How many times it was rebuilt after a failure (see
+            /// [`Supervisor::add_restartable`](crate::Supervisor::add_restartable)).
+            pub restarts: u32,
         }
     }
 }
@@ -407,6 +410,9 @@ impl fmt::Display for ShutdownReport {
                 a.abandoned,
                 a.interrupted
             )?;
+            if a.restarts > 0 {
+                write!(f, "; restarted {} times", a.restarts)?;
+            }
             if a.over_capacity > 0 {
                 write!(f, "; {} over capacity to break a cycle", a.over_capacity)?;
             }

@@ -14,9 +14,10 @@ use parking_lot::Mutex;
 
 use crate::{
     Actor, ActorBuilder, ActorConfig, ActorId, AddError, Context, DefaultTopic, Error, Event,
-    IntoEnvelope, Result, SendError, ShutdownReport, Subscribe, SupervisorConfig, SupervisorHandle,
-    Topic,
+    IntoEnvelope, RestartPolicy, Result, SendError, ShutdownReport, Subscribe, SupervisorConfig,
+    SupervisorHandle, Topic,
     internal::{
+        actor_loop::Rebuild,
         coordinator::{self, Coordinator},
         outbox::Outbox,
         publish::Publisher,
@@ -157,7 +158,45 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     {
         let prepared = self.setting_up()?.prepare(name, factory)?;
         let config = ActorConfig::new(&self.config);
-        self.register(prepared, &topics.into().0, config)
+        self.register(prepared, &topics.into().0, config, None)
+    }
+
+    /// Register an actor that is rebuilt after a failure, as `policy` says:
+    /// `factory` builds the first instance and every new one, each with
+    /// the same [`ActorId`], subscriptions and mailbox, so nothing queued
+    /// for it is lost and the order per publisher holds. The failed
+    /// instance's `on_shutdown` runs before it is dropped; the event whose
+    /// handling failed is handed to the new instance first (see
+    /// [`RestartPolicy::retry_event`]). Every instance whose `on_start`
+    /// succeeded gets exactly one `on_shutdown`.
+    ///
+    /// When the budget is exhausted the actor fails for good, as one
+    /// registered with [`add_actor`](Self::add_actor) does on its first
+    /// failure (see [`SupervisorConfig::with_stop_on_failure`]). A restart
+    /// during the shutdown drain happens too, within the deadline; at the
+    /// deadline no more restarts are made. The report counts the restarts
+    /// ([`ActorReport::restarts`](crate::ActorReport::restarts)), and each
+    /// is logged at warn level with its error.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_actor`](Self::add_actor).
+    pub fn add_restartable<A, F, S>(
+        &mut self,
+        name: &str,
+        mut factory: F,
+        topics: S,
+        policy: RestartPolicy,
+    ) -> Result<ActorId>
+    where
+        A: Actor<Event = E>,
+        F: FnMut(Context<E>) -> A + Send + 'static,
+        S: Into<Subscribe<E, T>>,
+    {
+        let prepared = self.setting_up()?.prepare(name, &mut factory)?;
+        let rebuild = Rebuild::new(Box::new(factory), prepared.ctx.clone(), policy);
+        let config = ActorConfig::new(&self.config);
+        self.register(prepared, &topics.into().0, config, Some(rebuild))
     }
 
     /// Start registering an actor with its own settings; finish with
@@ -183,8 +222,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         prepared: Prepared<E, A>,
         topics: &Subscription<T>,
         config: ActorConfig,
+        rebuild: Option<Rebuild<A>>,
     ) -> Result<ActorId> {
-        let id = self.setting_up()?.register(prepared, topics, config)?;
+        let id = self
+            .setting_up()?
+            .register(prepared, topics, config, rebuild)?;
         #[cfg(feature = "serde")]
         self.subscriptions.push((id.clone(), topics.clone()));
         Ok(id)

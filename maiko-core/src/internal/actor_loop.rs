@@ -9,6 +9,7 @@
 //! the task is aborted at the end of the grace.
 
 use std::{
+    collections::VecDeque,
     future::{Future, poll_fn},
     panic::{AssertUnwindSafe, catch_unwind},
     pin::pin,
@@ -28,7 +29,7 @@ use super::{
     tracker::{self, Settled},
     watch::Watch,
 };
-use crate::{Actor, Error, Result, StepAction, Topic};
+use crate::{Actor, Context, Error, RestartPolicy, Result, StepAction, Topic};
 
 /// When `step()` runs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +191,54 @@ pub(crate) struct ActorTask<A: Actor, T> {
     pub(crate) max_events_per_tick: usize,
     /// Told of every event, step and error while any monitor watches.
     pub(crate) watch: Watch<A::Event, T>,
+    /// How to rebuild the actor after a failure, if it is restartable.
+    pub(crate) rebuild: Option<Rebuild<A>>,
+    /// Whether the current instance has started and not yet run
+    /// `on_shutdown` (each instance that started gets exactly one).
+    pub(crate) live: bool,
+}
+
+/// The factory of a restartable actor.
+pub(crate) type Factory<A> = Box<dyn FnMut(Context<<A as Actor>::Event>) -> A + Send>;
+
+/// How a restartable actor is rebuilt (see [`RestartPolicy`]).
+pub(crate) struct Rebuild<A: Actor> {
+    factory: Factory<A>,
+    ctx: Context<A::Event>,
+    policy: RestartPolicy,
+    /// When the failures within the budget's window happened.
+    failures: VecDeque<Instant>,
+}
+
+impl<A: Actor> Rebuild<A> {
+    pub(crate) fn new(factory: Factory<A>, ctx: Context<A::Event>, policy: RestartPolicy) -> Self {
+        Self {
+            factory,
+            ctx,
+            policy,
+            failures: VecDeque::new(),
+        }
+    }
+
+    /// A failure now: `Some(n)` if the budget allows restart number `n`
+    /// (from 0) of this run of failures, `None` if it is exhausted.
+    fn admit_failure(&mut self) -> Option<u32> {
+        if !self.policy.restarts() {
+            return None;
+        }
+        let now = Instant::now();
+        let window = self.policy.window();
+        while self
+            .failures
+            .front()
+            .is_some_and(|&at| now.duration_since(at) > window)
+        {
+            self.failures.pop_front();
+        }
+        self.failures.push_back(now);
+        let n = u32::try_from(self.failures.len()).unwrap_or(u32::MAX);
+        (n <= self.policy.max_restarts_allowed()).then(|| n - 1)
+    }
 }
 
 /// What actor code (a handler or a step) came back with, as the loop acts
@@ -226,9 +275,29 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let _stop_record = self.watch.on_stop(&self.cell.id);
         let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
-            self.fail_before_start(error).await;
-            return;
+            let Self {
+                actor,
+                cell,
+                shared,
+                rebuild,
+                live,
+                ..
+            } = &mut self;
+            if let Err(error) = restart(
+                actor,
+                live,
+                cell,
+                shared.protocol(),
+                rebuild.as_mut(),
+                error,
+            )
+            .await
+            {
+                self.fail_before_start(error).await;
+                return;
+            }
         }
+        self.live = true;
         self.cell.set_activity(Activity::Idle);
         let cut_short = self.event_loop().await;
         self.shut_down(cut_short).await;
@@ -264,9 +333,15 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             self.cell.set_activity(Activity::AwaitingTurn);
             turn.cancelled().await;
         }
-        self.cell.set_activity(Activity::ShuttingDown);
-        let shutdown = guarded(pin!(self.actor.on_shutdown()), || {}).await;
-        self.record_ending(shutdown.and_then(|result| result).err(), cut_short);
+        // An instance that already ran it (it failed, and no new one could
+        // be started) does not run it twice.
+        let mut shutdown_error = None;
+        if std::mem::take(&mut self.live) {
+            self.cell.set_activity(Activity::ShuttingDown);
+            let shutdown = guarded(pin!(self.actor.on_shutdown()), || {}).await;
+            shutdown_error = shutdown.and_then(|result| result).err();
+        }
+        self.record_ending(shutdown_error, cut_short);
     }
 
     /// Handle events and steps until the mailbox has ended. Returns `true`
@@ -418,12 +493,17 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             cell,
             shared,
             watch,
+            rebuild,
+            live,
             ..
         } = self;
         let protocol = shared.protocol();
         let escalated = protocol.is_escalated();
         let watching = watch.watching();
         let mut settle = Batch::new(cell, shared, batch);
+        // How many more times the copy in hand may be handed to a rebuilt
+        // instance; reset for each copy.
+        let mut retries = None;
         while settle.next < settle.mails.len() {
             let mail = &settle.mails[settle.next];
             let mut sight = watching.dispatched(mail, &cell.id).await;
@@ -443,24 +523,54 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             if !matches!(outcome, Outcome::Panicked(_)) {
                 watching.handled(sight, mail, &cell.id).await;
             }
-            let settled = match outcome {
-                Outcome::Done(()) | Outcome::Refused => Settled::Handled,
-                Outcome::Interrupted => Settled::Interrupted,
+            let failed = match outcome {
+                Outcome::Done(()) | Outcome::Refused => Ok(Settled::Handled),
+                Outcome::Interrupted => Ok(Settled::Interrupted),
                 Outcome::Error(error) => {
                     watching.error(&error, &cell.id).await;
-                    on_error(actor, cell, error);
-                    Settled::Handled
+                    // A propagated error fails the actor; the event it
+                    // returned from counts as handled.
+                    on_error(actor, error)
+                        .map(|()| Settled::Handled)
+                        .map_err(|e| (e, Settled::Handled))
                 }
                 // A panic the actor swallows is an error it carried on
                 // from; one it propagates loses the event.
-                Outcome::Panicked(panic) => {
-                    if on_error(actor, cell, panic) {
-                        Settled::Handled
-                    } else {
-                        Settled::Lost
+                Outcome::Panicked(panic) => on_error(actor, panic)
+                    .map(|()| Settled::Handled)
+                    .map_err(|e| (e, Settled::Lost)),
+            };
+            let settled = match failed {
+                Ok(settled) => settled,
+                Err((error, settled)) if rebuild.is_none() => {
+                    cell.fail(error);
+                    settled
+                }
+                Err((error, _)) => {
+                    let deferred = cell.take_deferred();
+                    match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
+                        Ok(()) => {
+                            let left = retries.get_or_insert_with(|| {
+                                rebuild.as_ref().map_or(0, |r| r.policy.event_retries())
+                            });
+                            if !deferred && *left > 0 {
+                                // Hand the same copy to the new instance.
+                                *left -= 1;
+                                continue;
+                            }
+                        }
+                        Err(error) => cell.fail(error),
                     }
+                    retries = None;
+                    if deferred {
+                        settle.defer();
+                    } else {
+                        settle.settle(Settled::Lost);
+                    }
+                    continue;
                 }
             };
+            retries = None;
             if cell.take_deferred() {
                 settle.defer();
             } else {
@@ -478,6 +588,8 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             cell,
             shared,
             watch,
+            rebuild,
+            live,
             ..
         } = self;
         let watching = watch.watching();
@@ -489,16 +601,21 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 next_step(action).await
             }
             Outcome::Interrupted | Outcome::Refused => StepState::Off,
-            Outcome::Error(error) => {
-                watching.error(&error, &cell.id).await;
-                on_error(actor, cell, error);
-                StepState::Ready
-            }
-            Outcome::Panicked(panic) => {
-                if on_error(actor, cell, panic) {
-                    StepState::Ready
-                } else {
-                    StepState::Off
+            Outcome::Error(error) | Outcome::Panicked(error) => {
+                if !matches!(error, Error::Panicked(_)) {
+                    watching.error(&error, &cell.id).await;
+                }
+                let Err(error) = on_error(actor, error) else {
+                    return StepState::Ready;
+                };
+                let protocol = shared.protocol();
+                match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
+                    // A new instance starts stepping afresh.
+                    Ok(()) => StepState::Ready,
+                    Err(error) => {
+                        cell.fail(error);
+                        StepState::Off
+                    }
                 }
             }
         }
@@ -578,17 +695,72 @@ async fn run_as<F: Future>(
 }
 
 /// Pass an error (or a panic, as [`Error::Panicked`]) to the actor's
-/// `on_error`; fail the actor if it propagates (or panics). Returns whether
-/// the actor carries on.
-fn on_error<A: Actor>(actor: &mut A, cell: &ActorCell, error: Error) -> bool {
+/// `on_error`: `Ok` if the actor carries on, or the error it fails with
+/// (the one it propagated, or its own panic).
+fn on_error<A: Actor>(actor: &mut A, error: Error) -> Result {
     let decision = catch_unwind(AssertUnwindSafe(|| actor.on_error(error)));
-    let outcome: Result =
-        decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())));
-    match outcome {
-        Ok(()) => true,
-        Err(error) => {
-            cell.fail(error);
-            false
+    decision.unwrap_or_else(|_| Err(Error::Panicked("on_error panicked".to_owned())))
+}
+
+/// The actor failed with `error`. If it is restartable and its budget
+/// allows, the failed instance runs `on_shutdown` (if it had started), is
+/// dropped, and after the backoff a new one is built with the same context
+/// and started: `Ok` once one has started. `Err` with the error it fails
+/// with for good otherwise (budget exhausted, not restartable, or the
+/// deadline escalated the shutdown meanwhile); `live` then says whether the
+/// instance in `actor` still needs its `on_shutdown`.
+async fn restart<A: Actor>(
+    actor: &mut A,
+    live: &mut bool,
+    cell: &ActorCell,
+    protocol: &Protocol,
+    rebuild: Option<&mut Rebuild<A>>,
+    mut error: Error,
+) -> std::result::Result<(), Error> {
+    let Some(rebuild) = rebuild else {
+        return Err(error);
+    };
+    loop {
+        let Some(n) = rebuild.admit_failure() else {
+            tracing::warn!(actor = %cell.id, %error, "actor failed: restart budget exhausted");
+            return Err(error);
+        };
+        if protocol.is_escalated() {
+            return Err(error);
+        }
+        if std::mem::take(live) {
+            cell.set_activity(Activity::ShuttingDown);
+            let closed = guarded(pin!(actor.on_shutdown()), || {}).await;
+            if let Err(failed) = closed.and_then(|result| result) {
+                tracing::warn!(actor = %cell.id, error = %failed, "on_shutdown of a failed instance failed");
+            }
+        }
+        tracing::warn!(actor = %cell.id, %error, restart = n + 1, "actor failed: restarting it");
+        cell.count_restart();
+        cell.set_activity(Activity::Starting);
+        let wait = rebuild.policy.backoff_before(n);
+        if !wait.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = protocol.escalated() => return Err(error),
+            }
+        }
+        let factory = &mut rebuild.factory;
+        let ctx = rebuild.ctx.clone();
+        match catch_unwind(AssertUnwindSafe(|| factory(ctx))) {
+            Ok(instance) => *actor = instance,
+            Err(_) => {
+                error = Error::Panicked("the actor's factory panicked".to_owned());
+                continue;
+            }
+        }
+        match guarded(pin!(actor.on_start()), || {}).await.and_then(|r| r) {
+            Ok(()) => {
+                *live = true;
+                cell.set_activity(Activity::Idle);
+                return Ok(());
+            }
+            Err(failed) => error = failed,
         }
     }
 }

@@ -245,6 +245,8 @@ pub(crate) struct ActorCell {
     pub(crate) cycle_break: Arc<tokio::sync::Notify>,
     /// A [`Status`].
     status: AtomicU8,
+    /// Times the actor was rebuilt after a failure.
+    restarts: AtomicU32,
     stop_requested: AtomicBool,
     /// The actor task's waker while it waits for its mailbox, so a stop
     /// request, a failure or the deadline can wake it without it having to
@@ -271,6 +273,7 @@ impl ActorCell {
             tracker: Mutex::new(None),
             cycle_break: Arc::new(tokio::sync::Notify::new()),
             status: AtomicU8::new(Status::Running as u8),
+            restarts: AtomicU32::new(0),
             stop_requested: AtomicBool::new(false),
             waker: Mutex::new(None),
             counters: Counters::default(),
@@ -352,6 +355,11 @@ impl ActorCell {
 
     pub(crate) fn has_failed(&self) -> bool {
         self.status() == Status::Failed
+    }
+
+    /// The actor is being rebuilt after a failure.
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Ask the actor to stop itself (from `Context::stop`).
@@ -480,6 +488,7 @@ impl ActorCell {
             outcome: outcome,
             stuck_in: stuck.then(|| self.activity().describe()),
             over_capacity: Counters::load(&c.over_capacity),
+            restarts: self.restarts.load(Ordering::Relaxed),
         } from counts)
     }
 }

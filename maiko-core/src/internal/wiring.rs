@@ -15,7 +15,7 @@ use std::{
 use tokio::{sync::mpsc, task::JoinSet};
 
 use super::{
-    actor_loop::{ActorTask, Mailbox},
+    actor_loop::{ActorTask, Mailbox, Rebuild},
     broker::{BrokerCell, Routes, Subscriber, TopicMap, routing_loop},
     cell::ActorCell,
     coordinator::MemberTasks,
@@ -125,11 +125,13 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
 
     /// Register a prepared actor: its mailbox, its place in the routing
     /// table and its task, to be spawned by [`spawn`](Self::spawn).
+    /// `rebuild`: how to rebuild it after a failure, if it is restartable.
     pub(crate) fn register<A: Actor<Event = E>>(
         &mut self,
         prepared: Prepared<E, A>,
         topics: &Subscription<T>,
         config: ActorConfig,
+        rebuild: Option<Rebuild<A>>,
     ) -> Result<ActorId> {
         let Prepared { actor, ctx, inbox } = prepared;
         // Again: two builders may have been prepared under the same name.
@@ -152,6 +154,8 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             shared: Arc::clone(&self.shared),
             max_events_per_tick: config.max_events_per_tick(),
             watch: self.watch.clone(),
+            rebuild,
+            live: false,
         };
         self.watch.registered(&cell.id);
         self.tasks.push(Box::pin(task.run()));
