@@ -4,8 +4,14 @@
 //! `enrich` each handle an event and publish the next one; `sink` stores the
 //! result. While the burst is going on, `main` calls `shutdown()`. From that
 //! moment the source is refused, but every reading it had been promised
-//! (`Ok`) travels through all stages before `shutdown()` returns. The table
-//! at the end shows each stage's accepted and handled counts: they match.
+//! (`Ok`) travels through all stages before `shutdown()` returns.
+//!
+//! The table shows, per stage, how many of its own publishes the runtime
+//! accepted (`accepted`), how many events it handled (`handled`) and how
+//! many of its publishes the gate refused (`refused`), twice: read just
+//! before the stop is requested, and after `shutdown()` has returned. At the
+//! stop, work is still in flight between the stages; after it, each stage
+//! has handled exactly what the stage before it published.
 //!
 //! Run it with `cargo run --example pipeline`.
 
@@ -41,8 +47,8 @@ impl Topic<Reading> for Flow {
     }
 }
 
-/// What one stage saw: events it published that were accepted, events it
-/// had refused, and events it handled.
+/// What one stage saw: its own publishes the runtime accepted, its own
+/// publishes the gate refused, and the events it handled.
 #[derive(Default)]
 struct Tally {
     accepted: AtomicU64,
@@ -181,20 +187,38 @@ async fn main() -> Result {
     sup.start().await?;
     burst_started.notified().await;
 
-    let in_flight = tallies[0].accepted.load(Relaxed) - tallies[3].handled.load(Relaxed);
+    // The figures at the moment of the stop, read just before requesting
+    // it, from the sink back to the source: each stage's handled count is
+    // read before the accepted count of the stage that feeds it.
+    let mut at_stop: Vec<(u64, u64)> = tallies
+        .iter()
+        .rev()
+        .map(|t| (t.accepted.load(Relaxed), t.handled.load(Relaxed)))
+        .collect();
+    at_stop.reverse();
+    let in_flight = at_stop[0].0.saturating_sub(at_stop[3].1);
     println!(
         "stopping in the middle of the burst: {in_flight} readings accepted but not yet stored\n"
     );
     let report = sup.shutdown().await;
 
+    println!("accepted: the stage's own publishes the runtime accepted (`Ok`)");
+    println!("handled:  the events the stage handled");
+    println!("refused:  the stage's own publishes the gate refused (`Error::Stopping`)\n");
     println!(
-        "{:<8} {:>10} {:>10} {:>9}",
-        "stage", "accepted", "handled", "refused"
+        "{:<8} {:>21}   {:>30}",
+        "", "at the stop", "after shutdown() returned"
     );
-    for (name, tally) in stages.iter().zip(&tallies) {
+    println!(
+        "{:<8} {:>10} {:>10}   {:>10} {:>10} {:>8}",
+        "stage", "accepted", "handled", "accepted", "handled", "refused"
+    );
+    for ((name, tally), (accepted, handled)) in stages.iter().zip(&tallies).zip(&at_stop) {
         println!(
-            "{:<8} {:>10} {:>10} {:>9}",
+            "{:<8} {:>10} {:>10}   {:>10} {:>10} {:>8}",
             name,
+            accepted,
+            handled,
             tally.accepted.load(Relaxed),
             tally.handled.load(Relaxed),
             tally.refused.load(Relaxed),

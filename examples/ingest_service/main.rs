@@ -31,6 +31,14 @@
 //! goes to stderr and the exit status is 0 only if nothing was lost or cut
 //! short. A second signal aborts at once (exit status 1).
 //!
+//! In that report, `ingest`'s "publishes refused at the gate" counts every
+//! publish the gate refused, not only the requests answered `503`: also the
+//! sink's summary of its last batch, if the stop found one waiting
+//! (committed in `on_shutdown`, after the gate has closed), and of a batch
+//! a timer committed just as the stop came. Those summaries reach the
+//! audit trail directly (see `Sink` in `pipeline.rs`), and its log line
+//! counts them as "handed over at the end".
+//!
 //! Timeouts are layered so each layer finishes before the next gives up:
 //! the drain (`--drain-timeout`, 20 s) < the HTTP server's graceful
 //! shutdown (`--http-timeout`, 25 s) < the orchestrator's kill timeout
