@@ -1,48 +1,5 @@
-//! Asking a question through the actors and getting its answer: a
-//! [`Reply`] slot carried by an event, and the [`Answer`] the asker awaits.
-//!
-//! # Asking
-//!
-//! [`Reply::new`] makes a pair: the reply slot goes into an event, the
-//! answer stays with the asker. A handler that receives the event calls
-//! [`Reply::send`]; the asker's [`Answer`] resolves with the value.
-//!
-//! # Why an answer never hangs
-//!
-//! The slot lives as long as the event that carries it: every copy of an
-//! event (one per subscriber) shares one `Arc<Envelope>`, and the runtime
-//! lets go of it once every copy is settled — handled, dropped under
-//! [`OverflowPolicy::Drop`](crate::OverflowPolicy::Drop), lost to a failed
-//! or panicking handler, interrupted, abandoned at the shutdown deadline,
-//! or never routed because no actor subscribes to its topic. When the last
-//! copy of the slot goes without an answer, the [`Answer`] resolves at once
-//! with [`NoAnswer::Unanswered`]. No timer is involved; [`Answer::timeout`]
-//! adds one for a caller who wants a bound of its own.
-//!
-//! What keeps a copy of the slot alive, and so keeps the answer waiting:
-//!
-//! - an event refused at the gate, handed back in the
-//!   [`SendError`](crate::SendError) the caller still holds (drop it, or
-//!   answer through [`SendError::into_event`](crate::SendError::into_event));
-//! - a handler that clones the event, or the slot, and keeps the clone
-//!   (a [`Completion`](crate::Completion) does not hold the event);
-//! - the copies of a batch the actor has taken from its mailbox: they are
-//!   let go together, once the batch (at most `max_events_per_tick`
-//!   events) is handled;
-//! - a monitor that keeps envelopes, or has not yet seen them: the test
-//!   harness's recording (until the harness is dropped), a monitor's queue;
-//! - anything of the application's that holds the event (a dead letter not
-//!   yet taken, a retry queue).
-//!
-//! # Order
-//!
-//! Events of one publisher reach a subscriber in the order published; no
-//! order holds between publishers. A query sent from a
-//! [`SupervisorHandle`](crate::SupervisorHandle) can overtake events that an
-//! actor published before it, and be answered before they are handled. To
-//! ask about everything published so far, send the query from the same
-//! publisher as the events, or ask once their tracked delivery
-//! ([`send_tracked`](crate::SupervisorHandle::send_tracked)) has resolved.
+//! Request-reply through the actors: a [`Reply`] slot carried by an
+//! event, and the [`Answer`] the asker awaits (documented on [`Reply`]).
 
 use std::{
     fmt,
@@ -62,11 +19,50 @@ use tokio::sync::oneshot;
 ///
 /// Clones share one slot: the first value sent is the answer, and when the
 /// last clone is dropped without one, the answer resolves with
-/// [`NoAnswer::Unanswered`] (see the [module documentation](self) for what
-/// keeps a clone alive). It is `Clone + Send + Sync + Debug` whatever `T`
-/// is (given `T: Send`), so an event holding it derives `Clone` and
-/// `Debug` as before; it has no `PartialEq`, `Hash` or serde support, so an
-/// event holding it cannot be its own topic (`SelfRouting`) or be recorded.
+/// [`NoAnswer::Unanswered`] (see below for what keeps a clone alive).
+///
+/// It is `Clone + Send + Sync + Debug` whatever `T` is (given `T: Send`),
+/// so an event holding it derives `Clone` and `Debug` as before; it has no
+/// `PartialEq`, `Hash` or serde support, so an event holding it cannot be
+/// its own topic (`SelfRouting`) or be recorded by the `Recorder`.
+///
+/// # Why an answer never hangs
+///
+/// The slot lives as long as the event that carries it: every copy of an
+/// event (one per subscriber) shares one `Arc<Envelope>`, and the runtime
+/// lets go of it once every copy is settled — handled, dropped under
+/// [`OverflowPolicy::Drop`](crate::OverflowPolicy::Drop), lost to a failed
+/// or panicking handler, interrupted, abandoned at the shutdown deadline,
+/// or never routed because no actor subscribes to its topic. When the last
+/// copy of the slot goes without an answer, the [`Answer`] resolves at once
+/// with [`NoAnswer::Unanswered`]. No timer is involved; [`Answer::timeout`]
+/// adds one for a caller who wants a bound of its own.
+///
+/// What keeps a copy of the slot alive, and so keeps the answer waiting:
+///
+/// - an event refused at the gate, handed back in the
+///   [`SendError`](crate::SendError) the caller still holds (drop it, or
+///   answer through [`SendError::into_event`](crate::SendError::into_event));
+/// - a handler that clones the event, or the slot, and keeps the clone
+///   (a [`Completion`](crate::Completion) does not hold the event);
+/// - the other events of the batch the actor took from its mailbox with
+///   this one: the copies of a batch are let go together once the whole
+///   batch is handled (up to `max_events_per_tick` events while a step is
+///   due, up to 64 otherwise);
+/// - a monitor that keeps envelopes, or has not yet seen them: the test
+///   harness's recording (until the harness is dropped), a monitor's queue;
+/// - anything of the application's that holds the event (a dead letter not
+///   yet taken, a retry queue).
+///
+/// # Order
+///
+/// Events of one publisher reach a subscriber in the order published; no
+/// order holds between publishers. A query sent from a
+/// [`SupervisorHandle`](crate::SupervisorHandle) can overtake events that an
+/// actor published before it, and be answered before they are handled. To
+/// ask about everything published so far, send the query from the same
+/// publisher as the events, or ask once their tracked delivery
+/// ([`send_tracked`](crate::SupervisorHandle::send_tracked)) has resolved.
 ///
 /// # Examples
 ///
