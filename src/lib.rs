@@ -30,6 +30,7 @@ pub mod prelude {
         OverflowPolicy, Result, SendError, ShutdownReport, StepAction, Subscribe, Supervisor,
         SupervisorConfig, SupervisorHandle, Topic,
     };
+    pub use maiko_core::{Answer, NoAnswer, Reply, ReplyError, RestartPolicy, ShutdownGroup};
 
     #[cfg(feature = "macros")]
     pub use maiko_macros::{Event, Label, SelfRouting};

@@ -3,6 +3,9 @@ use std::borrow::Cow;
 /// A human-readable name for a value, usually an enum variant.
 ///
 /// `#[derive(Label)]` (from the `maiko` facade) returns each variant's name.
+/// On a topic type, return it from [`Topic::name`](crate::Topic::name) to
+/// see variant names in reports, snapshots and the test harness (the
+/// default name is the type's).
 ///
 /// # Examples
 ///

@@ -7,6 +7,8 @@
 //! - the public types, one per module: [`Actor`], [`Context`],
 //!   [`Supervisor`], [`SupervisorHandle`], [`Topic`], [`Envelope`],
 //!   [`Error`], …;
+//! - asking through the actors: a [`Reply`] slot in an event, and the
+//!   [`Answer`] that cannot hang;
 //! - the guide to stopping, [`shutdown`], with the [`ShutdownReport`];
 //! - the machinery (gate, broker, actor loop, shutdown coordinator) in
 //!   private modules.
@@ -33,6 +35,7 @@ mod label;
 mod meta;
 mod overflow_policy;
 mod restart_policy;
+mod reply;
 mod signal;
 mod snapshot;
 mod step_action;
@@ -69,6 +72,7 @@ pub use label::Label;
 pub use meta::Meta;
 pub use overflow_policy::{CyclePolicy, OverflowPolicy};
 pub use restart_policy::RestartPolicy;
+pub use reply::{Answer, NoAnswer, Reply, ReplyError};
 pub use shutdown::{ActorOutcome, ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
 pub use snapshot::{ActorFigures, ActorState, Snapshot};
 pub use step_action::StepAction;

@@ -82,9 +82,79 @@ pub trait Topic<E: Event>: Hash + PartialEq + Eq + Clone + Send + Sync + 'static
         DEFAULT_BROKER
     }
 
-    /// A name for this topic in logs and in the
-    /// [`ShutdownReport`](crate::ShutdownReport). Defaults to the type's
-    /// name; `#[derive(SelfRouting)]` returns the variant's name.
+    /// A name for this topic in logs, in the
+    /// [`ShutdownReport`](crate::ShutdownReport) and
+    /// [`Snapshot`](crate::Snapshot) (where an actor waits), in cycle
+    /// messages and in the test harness's records and pictures.
+    ///
+    /// # The default, and readable names
+    ///
+    /// By default the name is the type's own, the same for every value:
+    /// the last segment of [`std::any::type_name`], borrowed (a scan of the
+    /// type's path, nothing allocated). The default cannot name the
+    /// variant: that needs `Debug` or [`Label`](crate::Label) of the value,
+    /// and `Topic` does not require either, so that topics written for
+    /// maiko 0.3 (which required neither) still compile.
+    ///
+    /// For each variant's name, derive [`Label`](crate::Label) (the `maiko`
+    /// facade's `#[derive(Label)]`, which returns the variant's name as a
+    /// `&'static str` chosen by a `match`) and return it here, as in the
+    /// example below: the name then costs one `match`, with nothing to
+    /// cache. `#[derive(SelfRouting)]` names its topics by variant already,
+    /// and [`DefaultTopic`] is named `"default"`.
+    ///
+    /// The runtime asks for a name only off the routing path: when a
+    /// handler, a publish or a delivery under `Block` has to wait (for the
+    /// report, snapshots and cycle detection), when a copy overflows under
+    /// `Drop` or `Fail` (for the warning), and in monitors that ask for it
+    /// (the harness, the recorder). An event that flows without waiting
+    /// never has its topic named.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use maiko_core::{Event, Label, Topic};
+    ///
+    /// #[derive(Clone)]
+    /// enum Order { Placed(u32), Paid(u32) }
+    /// impl Event for Order {}
+    ///
+    /// // `#[derive(Label)]` writes this impl.
+    /// #[derive(Clone, Debug, Hash, PartialEq, Eq)]
+    /// enum Desk { Sales, Billing }
+    /// impl Label for Desk {
+    ///     fn label(&self) -> Cow<'static, str> {
+    ///         Cow::Borrowed(match self {
+    ///             Desk::Sales => "Sales",
+    ///             Desk::Billing => "Billing",
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// impl Topic<Order> for Desk {
+    ///     fn from_event(event: &Order) -> Self {
+    ///         match event {
+    ///             Order::Placed(_) => Desk::Sales,
+    ///             Order::Paid(_) => Desk::Billing,
+    ///         }
+    ///     }
+    ///
+    ///     fn name(&self) -> Cow<'static, str> {
+    ///         self.label()
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Topic::<Order>::name(&Desk::Billing), "Billing");
+    ///
+    /// // Without `name`, every value is named after its type.
+    /// #[derive(Clone, Hash, PartialEq, Eq)]
+    /// enum Plain { Sales }
+    /// impl Topic<Order> for Plain {
+    ///     fn from_event(_: &Order) -> Self { Plain::Sales }
+    /// }
+    /// assert_eq!(Topic::<Order>::name(&Plain::Sales), "Plain");
+    /// ```
     fn name(&self) -> Cow<'static, str> {
         let full = std::any::type_name::<Self>();
         Cow::Borrowed(full.rsplit("::").next().unwrap_or(full))
