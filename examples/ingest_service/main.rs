@@ -240,6 +240,16 @@ enum HttpEnd {
 }
 
 async fn serve(config: Config) -> ExitCode {
+    // Signals from the first moment: a SIGTERM while binding or opening the
+    // database is neither fatal nor lost; it starts the drain as soon as
+    // the runtime runs (the group starts, drains nothing, and ends).
+    let mut signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            say!("ingest_service: cannot listen for signals: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -257,13 +267,6 @@ async fn serve(config: Config) -> ExitCode {
                 "ingest_service: cannot open the database {}: {error}",
                 config.db.display()
             );
-            return ExitCode::from(2);
-        }
-    };
-    let mut signals = match Signals::install() {
-        Ok(signals) => signals,
-        Err(error) => {
-            say!("ingest_service: cannot listen for signals: {error}");
             return ExitCode::from(2);
         }
     };
