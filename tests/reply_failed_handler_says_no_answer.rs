@@ -5,7 +5,7 @@
 mod support;
 
 use maiko::{ActorOutcome, prelude::*};
-use support::within;
+use support::unanswered;
 
 #[derive(Event, Clone, Debug)]
 enum Ask {
@@ -47,10 +47,7 @@ async fn ask_a_failing_handler(how: Failure) -> Result<ShutdownReport> {
 
     let (reply, answer) = Reply::<u64>::new();
     handle.send(Ask::Total(reply)).await?;
-    assert_eq!(
-        within("the answer to fail", answer).await,
-        Err(NoAnswer::Unanswered)
-    );
+    unanswered(answer).await;
     Ok(sup.shutdown().await)
 }
 

@@ -143,7 +143,10 @@ async fn a_dropped_copy_is_reported() -> Result {
 async fn a_copy_lost_to_a_failed_actor_is_reported() -> Result {
     let door = Door::new();
     door.open();
-    let mut sup = Supervisor::<Job, Lane>::default();
+    // The rest keeps running after the failure, so later events are still
+    // routed to the failed actor (and lost).
+    let config = SupervisorConfig::default().with_stop_on_failure(false);
+    let mut sup = Supervisor::<Job, Lane>::new(config);
     sup.add_actor("fragile", worker(&door), [Lane::Work])?;
     sup.add_actor("sturdy", |_| Sturdy, [Lane::Work])?;
     sup.start().await?;

@@ -81,6 +81,15 @@ pub async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     .await
 }
 
+/// Wait for `answer` to resolve with `NoAnswer::Unanswered`: every copy
+/// of the event that carried its reply settled without an answer.
+pub async fn unanswered<T: std::fmt::Debug + PartialEq>(answer: maiko::Answer<T>) {
+    assert_eq!(
+        within("the answer to fail", answer).await,
+        Err(maiko::NoAnswer::Unanswered)
+    );
+}
+
 /// Poll `future` exactly once, from inside the calling task: `Pending` if it
 /// has to wait, its output if it finished at once.
 pub async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

@@ -523,59 +523,59 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             if !matches!(outcome, Outcome::Panicked(_)) {
                 watching.handled(sight, mail, &cell.id).await;
             }
-            let failed = match outcome {
-                Outcome::Done(()) | Outcome::Refused => Ok(Settled::Handled),
-                Outcome::Interrupted => Ok(Settled::Interrupted),
+            // The usual case (the handler returned) settles here; a failure
+            // comes back as the error it propagated, with how its event
+            // counts if the actor is not rebuilt.
+            let failure = match outcome {
+                Outcome::Done(()) | Outcome::Refused => None,
+                Outcome::Interrupted => {
+                    retries = None;
+                    settle_in_hand(&mut settle, cell, Settled::Interrupted);
+                    continue;
+                }
                 Outcome::Error(error) => {
                     watching.error(&error, &cell.id).await;
                     // A propagated error fails the actor; the event it
                     // returned from counts as handled.
-                    on_error(actor, error)
-                        .map(|()| Settled::Handled)
-                        .map_err(|e| (e, Settled::Handled))
+                    on_error(actor, error).err().map(|e| (e, Settled::Handled))
                 }
                 // A panic the actor swallows is an error it carried on
                 // from; one it propagates loses the event.
-                Outcome::Panicked(panic) => on_error(actor, panic)
-                    .map(|()| Settled::Handled)
-                    .map_err(|e| (e, Settled::Lost)),
-            };
-            let settled = match failed {
-                Ok(settled) => settled,
-                Err((error, settled)) if rebuild.is_none() => {
-                    cell.fail(error);
-                    settled
+                Outcome::Panicked(panic) => {
+                    on_error(actor, panic).err().map(|e| (e, Settled::Lost))
                 }
-                Err((error, _)) => {
-                    let deferred = cell.take_deferred();
-                    match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
-                        Ok(()) => {
-                            let left = retries.get_or_insert_with(|| {
-                                rebuild.as_ref().map_or(0, |r| r.policy.event_retries())
-                            });
-                            if !deferred && *left > 0 {
-                                // Hand the same copy to the new instance.
-                                *left -= 1;
-                                continue;
-                            }
-                        }
-                        Err(error) => cell.fail(error),
-                    }
+            };
+            if let Some((error, settled)) = failure {
+                if rebuild.is_none() {
+                    cell.fail(error);
                     retries = None;
-                    if deferred {
-                        settle.defer();
-                    } else {
-                        settle.settle(Settled::Lost);
-                    }
+                    settle_in_hand(&mut settle, cell, settled);
                     continue;
                 }
-            };
-            retries = None;
-            if cell.take_deferred() {
-                settle.defer();
-            } else {
-                settle.settle(settled);
+                let deferred = cell.take_deferred();
+                match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
+                    Ok(()) => {
+                        let left = retries.get_or_insert_with(|| {
+                            rebuild.as_ref().map_or(0, |r| r.policy.event_retries())
+                        });
+                        if !deferred && *left > 0 {
+                            // Hand the same copy to the new instance.
+                            *left -= 1;
+                            continue;
+                        }
+                    }
+                    Err(error) => cell.fail(error),
+                }
+                retries = None;
+                if deferred {
+                    settle.defer();
+                } else {
+                    settle.settle(Settled::Lost);
+                }
+                continue;
             }
+            retries = None;
+            settle_in_hand(&mut settle, cell, Settled::Handled);
         }
     }
 
@@ -633,6 +633,17 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);
+    }
+}
+
+/// Settle the copy in hand as `how`, or leave it to its completion if its
+/// handler deferred it.
+#[inline]
+fn settle_in_hand<E>(settle: &mut Batch<'_, E>, cell: &ActorCell, how: Settled) {
+    if cell.take_deferred() {
+        settle.defer();
+    } else {
+        settle.settle(how);
     }
 }
 
