@@ -136,3 +136,24 @@ impl Default for RestartPolicy {
         Self::on_failure()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_first_up_to_max() {
+        let ms = Duration::from_millis;
+        let policy = RestartPolicy::on_failure().backoff(ms(10), ms(70));
+        let waits: Vec<Duration> = (0..6).map(|n| policy.backoff_before(n)).collect();
+        assert_eq!(waits, [ms(10), ms(20), ms(40), ms(70), ms(70), ms(70)]);
+        assert_eq!(policy.backoff_before(u32::MAX), ms(70));
+    }
+
+    #[test]
+    fn no_backoff_by_default_and_never_restarts_nothing() {
+        assert_eq!(RestartPolicy::default().backoff_before(5), Duration::ZERO);
+        assert!(RestartPolicy::default().restarts());
+        assert!(!RestartPolicy::never().restarts());
+    }
+}
