@@ -14,10 +14,12 @@
 //!
 //! Modules: [`alloc`] (the counting allocator), [`memory`] (the memory
 //! probes), [`measure`] (runtimes, medians, progress lines), [`tables`] (the
-//! workload tables), [`targets`] (the budget targets), [`machine`](mod@machine) and
+//! workload tables), [`targets`] (the budget targets), [`instructions`]
+//! (instructions per event under callgrind), [`machine`](mod@machine) and
 //! [`render`](mod@render) (RESULTS.md).
 
 mod alloc;
+mod instructions;
 mod machine;
 mod measure;
 mod memory;
@@ -64,6 +66,8 @@ fn main() {
     progress_header();
     let tables = tables::all(&bench);
     let targets = targets::targets(&tables);
+    println!("instructions per event (callgrind)");
+    let instructions = instructions::counts();
     let load_end = loadavg();
     let wall = began.elapsed();
 
@@ -75,6 +79,7 @@ fn main() {
         targets: &targets,
         tables: &tables,
         memory: &memory,
+        instructions: &instructions,
     });
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     println!("\nTargets:");

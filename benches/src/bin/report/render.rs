@@ -5,6 +5,7 @@ use std::{fmt::Write as _, time::Duration};
 use maiko_benches::{BACKLOG, memory::IDLE_ACTORS};
 
 use crate::{
+    instructions::Count,
     measure::FLAVORS,
     memory::Memory,
     tables::{
@@ -58,6 +59,7 @@ pub struct Run<'a> {
     pub targets: &'a [Target],
     pub tables: &'a [Table],
     pub memory: &'a [Memory],
+    pub instructions: &'a [Count],
 }
 
 pub fn render(run: &Run<'_>) -> String {
@@ -80,6 +82,7 @@ pub fn render(run: &Run<'_>) -> String {
     );
     machine(&mut s, run);
     targets(&mut s, run.targets);
+    instructions(&mut s, run.instructions);
     memory(&mut s, run.memory);
     workloads(&mut s, run.tables);
     s
@@ -121,6 +124,25 @@ fn targets(s: &mut String, targets: &[Target]) {
         "\nRatios are maiko's time divided by the other's: below 1 maiko is faster. \
          \"Faster than maiko 0.3.1\" is 0.3.1's time divided by maiko's.\n"
     );
+}
+
+fn instructions(s: &mut String, counts: &[Count]) {
+    let _ = writeln!(s, "## Instructions per event\n");
+    let _ = writeln!(
+        s,
+        "Counted by callgrind on a current-thread runtime (`profile` with \
+         `PROFILE_RUNS=1`, 60,000 events minus 20,000, divided by 40,000): \
+         the same for the same binary whatever else the machine does.\n"
+    );
+    let _ = writeln!(s, "| workload | instructions per event |\n|---|---|");
+    for count in counts {
+        let figure = match &count.per_event {
+            Ok(n) => n.to_string(),
+            Err(why) => format!("not counted: {why}"),
+        };
+        let _ = writeln!(s, "| {} | {figure} |", count.workload);
+    }
+    let _ = writeln!(s);
 }
 
 fn memory(s: &mut String, memory: &[Memory]) {
