@@ -267,7 +267,7 @@ impl ActorCell {
             id,
             in_handler: AtomicU32::new(0),
             handling: [AtomicU64::new(0), AtomicU64::new(0)],
-            clock: Clock::default(),
+            clock: Clock::new(),
             deferred: AtomicBool::new(false),
             deferred_outstanding: AtomicU64::new(0),
             tracker: Mutex::new(None),

@@ -103,7 +103,7 @@ impl<E> Outbox<E> {
             }),
             broker_of,
             capacity,
-            clock: Clock::default(),
+            clock: Clock::new(),
         };
         (outbox, receiver)
     }

@@ -23,10 +23,14 @@ use crate::{ActorId, Error, Event, OverflowPolicy, StepAction, Topic};
 /// task is the one that publishes (a clone of its context in another task
 /// may repeat a value, which only leaves two records of equal rank in the
 /// order). Relaxed: it orders records, not memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Clock(AtomicU64);
 
 impl Clock {
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
     /// The clock of a publish.
     #[inline]
     pub(crate) fn tick(&self) -> u64 {

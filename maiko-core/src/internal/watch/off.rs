@@ -10,10 +10,14 @@ use crate::{ActorId, Error, OverflowPolicy, StepAction};
 use super::super::mail::Mail;
 
 /// A publisher's logical clock; always 0 here.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Clock;
 
 impl Clock {
+    pub(crate) const fn new() -> Self {
+        Clock
+    }
+
     #[inline(always)]
     pub(crate) fn tick(&self) -> u64 {
         0
