@@ -8,7 +8,7 @@
 mod support;
 
 use maiko::*;
-use support::{Tally, poll_once, until, within};
+use support::{Tally, poll_once, send_until_refused, until, within};
 
 #[derive(Event, Clone, Debug)]
 struct Order(u32);
@@ -93,12 +93,8 @@ async fn a_failure_stops_the_supervisor_under_join() {
     let (sup, _, _) = supervisor(SupervisorConfig::default(), false);
     let handle = sup.handle();
     let joined = tokio::spawn(sup.join());
-    for n in 1..=5 {
-        // Refused once the failure has stopped the supervisor.
-        if handle.send(Order(n)).await.is_err() {
-            break;
-        }
-    }
+    // Refused once the failure has stopped the supervisor.
+    send_until_refused(&handle, (1..=5).map(Order)).await;
     let result = within("join to end after the failure", joined)
         .await
         .expect("join task");
@@ -126,11 +122,8 @@ async fn a_failure_stops_the_supervisor_under_run_until_signal() {
     let (sup, _, _) = supervisor(SupervisorConfig::default(), false);
     let handle = sup.handle();
     let running = tokio::spawn(sup.run_until_signal());
-    for n in 1..=5 {
-        if handle.send(Order(n)).await.is_err() {
-            break;
-        }
-    }
+    // Refused once the failure has stopped the supervisor.
+    send_until_refused(&handle, (1..=5).map(Order)).await;
     let report = within("run_until_signal to end after the failure", running)
         .await
         .expect("run task");
@@ -151,11 +144,8 @@ async fn a_failure_stops_the_whole_group() -> Result {
     group.add("quiet", quiet);
     let handle = group.handle();
     group.start().await?;
-    for n in 1..=5 {
-        if orders.send(Order(n)).await.is_err() {
-            break;
-        }
-    }
+    // Refused once the failure has stopped the supervisor.
+    send_until_refused(&orders, (1..=5).map(Order)).await;
     let report = within("the group to stop after the failure", handle.stopped()).await;
     let (_, orders_report) = &report.members[0];
     let ledger = orders_report.actor("ledger").expect("ledger");

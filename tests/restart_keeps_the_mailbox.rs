@@ -16,7 +16,7 @@ use std::{
 };
 
 use maiko::*;
-use support::{Door, within};
+use support::{Door, send_until_refused, within};
 
 #[derive(Event, Clone, Debug)]
 struct Job(u32);
@@ -156,11 +156,8 @@ async fn an_exhausted_budget_is_a_failure_for_good() -> Result {
     )?;
     let handle = sup.handle();
     let joined = tokio::spawn(sup.join());
-    for n in 1..=5 {
-        if handle.send(Job(n)).await.is_err() {
-            break;
-        }
-    }
+    // Refused once the failure has stopped the supervisor.
+    send_until_refused(&handle, (1..=5).map(Job)).await;
     // The third failure exhausts the budget: the actor fails for good and,
     // by default, stops the supervisor.
     let result = within("join after the failure", joined)

@@ -81,6 +81,22 @@ pub async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     .await
 }
 
+/// Send `events` through `handle` one by one until one is refused (the
+/// runtime stopped meanwhile); returns how many were accepted.
+pub async fn send_until_refused<E>(
+    handle: &maiko::SupervisorHandle<E>,
+    events: impl IntoIterator<Item = E>,
+) -> usize {
+    let mut accepted = 0;
+    for event in events {
+        if handle.send(event).await.is_err() {
+            break;
+        }
+        accepted += 1;
+    }
+    accepted
+}
+
 /// Wait for `answer` to resolve with `NoAnswer::Unanswered`: every copy
 /// of the event that carried its reply settled without an answer.
 pub async fn unanswered<T: std::fmt::Debug + PartialEq>(answer: maiko::Answer<T>) {

@@ -501,9 +501,9 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         let escalated = protocol.is_escalated();
         let watching = watch.watching();
         let mut settle = Batch::new(cell, shared, batch);
-        // How many more times the copy in hand may be handed to a rebuilt
-        // instance; reset for each copy.
-        let mut retries = None;
+        // The copy handed again to a rebuilt instance, and how many more
+        // times it may be.
+        let mut retries: Option<(usize, u32)> = None;
         while settle.next < settle.mails.len() {
             let mail = &settle.mails[settle.next];
             let mut sight = watching.dispatched(mail, &cell.id).await;
@@ -529,7 +529,6 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             let failure = match outcome {
                 Outcome::Done(()) | Outcome::Refused => None,
                 Outcome::Interrupted => {
-                    retries = None;
                     settle_in_hand(&mut settle, cell, Settled::Interrupted);
                     continue;
                 }
@@ -546,35 +545,35 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 }
             };
             if let Some((error, settled)) = failure {
-                if rebuild.is_none() {
-                    cell.fail(error);
-                    retries = None;
-                    settle_in_hand(&mut settle, cell, settled);
-                    continue;
-                }
                 let deferred = cell.take_deferred();
-                match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
-                    Ok(()) => {
-                        let left = retries.get_or_insert_with(|| {
-                            rebuild.as_ref().map_or(0, |r| r.policy.event_retries())
-                        });
-                        if !deferred && *left > 0 {
-                            // Hand the same copy to the new instance.
-                            *left -= 1;
-                            continue;
+                let settled =
+                    match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
+                        Ok(()) => {
+                            let left = match retries {
+                                Some((at, left)) if at == settle.next => left,
+                                _ => rebuild.as_ref().map_or(0, |r| r.policy.event_retries()),
+                            };
+                            if !deferred && left > 0 {
+                                // Hand the same copy to the new instance.
+                                retries = Some((settle.next, left - 1));
+                                continue;
+                            }
+                            // Its retries are used up: the new instance goes
+                            // on without it.
+                            Settled::Lost
                         }
-                    }
-                    Err(error) => cell.fail(error),
-                }
-                retries = None;
+                        Err(error) => {
+                            cell.fail(error);
+                            settled
+                        }
+                    };
                 if deferred {
                     settle.defer();
                 } else {
-                    settle.settle(Settled::Lost);
+                    settle.settle(settled);
                 }
                 continue;
             }
-            retries = None;
             settle_in_hand(&mut settle, cell, Settled::Handled);
         }
     }
