@@ -26,17 +26,21 @@ macro_rules! event_counts {
             /// dropped or lost). Once the actor has ended, each is exactly
             /// one of the five counts below.
             $cvis routed: $cty,
-            /// Events its `handle_event` returned from (with `Ok` or an
-            /// error other than `Interrupted`).
+            /// Events its `handle_event` handled: it returned `Ok`, or an
+            /// error (or a panic) that `on_error` swallowed.
             $cvis handled: $cty,
             /// Events dropped under `OverflowPolicy::Drop` because its
-            /// mailbox was full.
+            /// mailbox was full (dead letters, `DeadReason::Dropped`).
             $cvis dropped: $cty,
-            /// Events lost because it had failed (or overflowed under
-            /// `OverflowPolicy::Fail`, or its handler panicked on them).
+            /// Events lost: their handler failed (an error `on_error`
+            /// propagated, or a panic) and they were not handed to the
+            /// actor again, or the actor had failed for good (also by
+            /// overflowing under `OverflowPolicy::Fail`). Each is a dead
+            /// letter (`DeadReason::Failed` or `DeadReason::ActorFailed`).
             $cvis lost: $cty,
             /// Events left unhandled at the shutdown deadline: in its
-            /// mailbox, or on their way to it.
+            /// mailbox, or on their way to it (dead letters,
+            /// `DeadReason::Abandoned`).
             $cvis abandoned: $cty,
             /// Events whose handler returned `Error::Interrupted`, or was
             /// still running when its task was aborted at the end of the

@@ -125,6 +125,20 @@ pub enum Error {
     /// this many records had been made by then (feature `test-harness`).
     SettleTimeout(Duration, usize),
 
+    /// [`SupervisorHandle::stop_actor`](crate::SupervisorHandle::stop_actor)
+    /// found no running actor of this name: it was never added, or it has
+    /// stopped already (stopped, stopped itself, or failed).
+    ActorNotRunning(ActorId),
+
+    /// [`Supervisor::dead_letters`](crate::Supervisor::dead_letters) was
+    /// called a second time: a supervisor's dead letters have one taker.
+    DeadLettersTaken,
+
+    /// An actor was added through a
+    /// [`SupervisorHandle`](crate::SupervisorHandle) with a topic type
+    /// other than its supervisor's.
+    TopicTypeMismatch(&'static str),
+
     /// An application error, wrapped with [`Error::external`].
     External(Arc<dyn std::error::Error + Send + Sync>),
 
@@ -201,6 +215,15 @@ impl fmt::Display for Error {
                 f,
                 "the settle condition did not hold within {within:?}; {records} records were made"
             ),
+            Self::ActorNotRunning(actor) => write!(
+                f,
+                "no running actor '{actor}': never added, or already stopped"
+            ),
+            Self::DeadLettersTaken => f.write_str("the dead letters were already taken"),
+            Self::TopicTypeMismatch(topic) => write!(
+                f,
+                "the supervisor's topic type is not {topic}: add the actor with the supervisor's own topics"
+            ),
             Self::External(e) => write!(f, "{e}"),
             Self::IoError(e) => write!(f, "I/O error: {e}"),
             Self::Internal(e) => write!(f, "internal error: {e}"),
@@ -232,7 +255,10 @@ impl PartialEq for Error {
             | (BrokerAlreadyStarted, BrokerAlreadyStarted)
             | (EmptyActorName, EmptyActorName)
             | (EmptyMemberName, EmptyMemberName)
-            | (GroupAlreadyStarted, GroupAlreadyStarted) => true,
+            | (GroupAlreadyStarted, GroupAlreadyStarted)
+            | (DeadLettersTaken, DeadLettersTaken) => true,
+            (TopicTypeMismatch(a), TopicTypeMismatch(b)) => a == b,
+            (ActorNotRunning(a), ActorNotRunning(b)) => a == b,
             (DuplicateMemberName(a), DuplicateMemberName(b)) => a == b,
             (UnusableMember(a), UnusableMember(b)) => a == b,
             (Cycle(a), Cycle(b)) => a == b,

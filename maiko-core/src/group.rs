@@ -9,22 +9,22 @@ use crate::{
     Error, Event, Result, ShutdownReport, Supervisor, SupervisorConfig, SupervisorHandle, Topic,
     internal::{
         control::StopControl,
-        coordinator::{Coordinator, MemberTasks},
+        coordinator::{Coordinator, Intake, MemberTasks},
         shared::Shared,
         slot::ReportSlot,
-        wiring::Setup,
+        wiring::Registry,
     },
 };
 
 /// What the group needs of a member until it starts: its launch. Members
 /// have different event and topic types, hence the trait object.
-trait Member: Send {
-    fn launch(self: Box<Self>) -> MemberTasks;
+trait Member: Send + Sync {
+    fn launch(self: Arc<Self>, intake: Arc<Intake>, member: usize) -> MemberTasks;
 }
 
-impl<E: Event, T: Topic<E>> Member for Setup<E, T> {
-    fn launch(self: Box<Self>) -> MemberTasks {
-        (*self).launch()
+impl<E: Event, T: Topic<E>> Member for Registry<E, T> {
+    fn launch(self: Arc<Self>, intake: Arc<Intake>, member: usize) -> MemberTasks {
+        Registry::launch(&self, intake, member)
     }
 }
 
@@ -135,7 +135,7 @@ pub struct ShutdownGroup {
     /// Added and not yet started, in order. Behind a mutex only so the group
     /// is `Sync` (a member's actor futures are `Send` but not `Sync`); every
     /// access has `&mut self`.
-    pending: Mutex<Vec<Box<dyn Member>>>,
+    pending: Mutex<Vec<Arc<dyn Member>>>,
     /// The first error of a call that could not be carried out, returned by
     /// `start` and `stop` and shown in the report.
     error: Option<Error>,
@@ -274,9 +274,9 @@ impl ShutdownGroup {
         }
         // The first member needs no turn: nothing closes before it.
         let turn = (!members.is_empty()).then(CancellationToken::new);
-        let (handle, setup) = supervisor.join_group(&self.core.root, turn)?;
+        let (handle, registry) = supervisor.join_group(&self.core.root, turn)?;
         members.push((name.to_owned(), Arc::clone(&handle.shared)));
-        self.pending.get_mut().push(Box::new(setup));
+        self.pending.get_mut().push(registry);
         Ok(handle)
     }
 
@@ -303,15 +303,19 @@ impl ShutdownGroup {
     /// Launch every member added, and the coordinator of the group.
     fn launch(&mut self) {
         self.started = true;
+        let (intake, arrivals) = Intake::new();
         let members: Vec<MemberTasks> = self
             .pending
             .get_mut()
             .drain(..)
-            .map(Member::launch)
+            .enumerate()
+            .map(|(index, member)| member.launch(Arc::clone(&intake), index))
             .collect();
         let coordinator = Coordinator {
             root: Arc::clone(&self.core.root),
             members,
+            intake,
+            arrivals,
         };
         let core = Arc::clone(&self.core);
         let timeout = self.config.shutdown_timeout();

@@ -1,8 +1,16 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use crate::{
-    ActorId, Delivery, SendError, ShutdownReport, Snapshot,
-    internal::{control::StopControl, outbox::Outbox, publish::Publisher, shared::Shared},
+    Actor, ActorId, ActorReport, Context, Delivery, Event, RestartPolicy, Result, SendError,
+    ShutdownReport, Snapshot, Subscribe, Topic,
+    internal::{
+        actor_loop::Rebuild,
+        control::StopControl,
+        outbox::Outbox,
+        publish::Publisher,
+        shared::Shared,
+        wiring::{Registrar, Registry},
+    },
 };
 
 /// A cloneable handle on a running [`Supervisor`](crate::Supervisor): publish
@@ -52,6 +60,8 @@ pub struct SupervisorHandle<E> {
     /// Names an event's topic, for the report of an actor waiting to
     /// forward into this supervisor.
     pub(crate) topic_name: fn(&E) -> Cow<'static, str>,
+    /// The supervisor's actors, to add and stop them.
+    registry: Arc<dyn Registrar<E>>,
 }
 
 impl<E> Clone for SupervisorHandle<E> {
@@ -62,6 +72,7 @@ impl<E> Clone for SupervisorHandle<E> {
             outbox: Arc::clone(&self.outbox),
             id: self.id.clone(),
             topic_name: self.topic_name,
+            registry: Arc::clone(&self.registry),
         }
     }
 }
@@ -72,6 +83,7 @@ impl<E> SupervisorHandle<E> {
         outbox: Arc<Outbox<E>>,
         id: ActorId,
         topic_name: fn(&E) -> Cow<'static, str>,
+        registry: Arc<dyn Registrar<E>>,
     ) -> Self {
         let slot = Arc::clone(shared.books().report());
         Self {
@@ -80,6 +92,7 @@ impl<E> SupervisorHandle<E> {
             outbox,
             id,
             topic_name,
+            registry,
         }
     }
 
@@ -199,6 +212,106 @@ impl<E> SupervisorHandle<E> {
     /// Cancel safe.
     pub async fn stopped(&self) -> ShutdownReport {
         self.control.stopped().await
+    }
+}
+
+/// Actors added and stopped while the supervisor runs.
+impl<E: Event> SupervisorHandle<E> {
+    /// Add an actor built by `factory`, subscribed to `topics`, before or
+    /// after the start (while running, say: a session, a tenant, a job).
+    ///
+    /// Added after the start, the actor receives every event whose publish
+    /// starts after this returned `Ok`, and it is part of the drain, the
+    /// deadline and the final report like any other. The routing loops
+    /// pick up the new routing table at their next batch of events: no
+    /// publish takes a lock for it. It gets the supervisor's default
+    /// [`ActorConfig`](crate::ActorConfig). `topics` must be of the
+    /// supervisor's topic type.
+    ///
+    /// The factory is called outside every lock, after the name was
+    /// checked; it is not called if the name is refused or a stop was
+    /// requested.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopping`] once a stop was requested (the factory is not
+    /// called), [`Error::EmptyActorName`], [`Error::DuplicateActorName`]
+    /// (a name in use, also by an actor that stopped itself; the name of
+    /// one stopped with [`stop_actor`](Self::stop_actor) is free again once
+    /// that returned), or [`Error::TopicTypeMismatch`].
+    pub async fn add_actor<A, F, T, S>(&self, name: &str, factory: F, topics: S) -> Result<ActorId>
+    where
+        A: Actor<Event = E>,
+        F: FnOnce(Context<E>) -> A + Send + 'static,
+        T: Topic<E>,
+        S: Into<Subscribe<E, T>>,
+    {
+        let registry = Registry::<E, T>::of(self.registry.as_ref())?;
+        registry.add(name, &topics.into().0, |ctx| (factory(ctx), None))
+    }
+
+    /// Add an actor that is rebuilt after a failure, as `policy` says,
+    /// before or after the start: as
+    /// [`Supervisor::add_restartable`](crate::Supervisor::add_restartable)
+    /// and [`add_actor`](Self::add_actor).
+    ///
+    /// # Errors
+    ///
+    /// As [`add_actor`](Self::add_actor).
+    pub async fn add_restartable<A, F, T, S>(
+        &self,
+        name: &str,
+        factory: F,
+        topics: S,
+        policy: RestartPolicy,
+    ) -> Result<ActorId>
+    where
+        A: Actor<Event = E>,
+        F: FnMut(Context<E>) -> A + Send + 'static,
+        T: Topic<E>,
+        S: Into<Subscribe<E, T>>,
+    {
+        let registry = Registry::<E, T>::of(self.registry.as_ref())?;
+        let mut factory = factory;
+        registry.add(name, &topics.into().0, move |ctx| {
+            let actor = factory(ctx.clone());
+            (actor, Some(Rebuild::new(Box::new(factory), ctx, policy)))
+        })
+    }
+
+    /// Stop one actor of a running supervisor and return its report (also
+    /// kept in the final report).
+    ///
+    /// From the moment this is called, no event is routed to the actor;
+    /// it handles everything already in its mailbox (the shutdown deadline
+    /// still bounds it, if a shutdown comes meanwhile), runs `on_shutdown`,
+    /// and ends. The rest of the supervisor runs on; if this was its last
+    /// actor, it keeps running (unlike an actor stopping itself with
+    /// [`Context::stop`](crate::Context::stop), the last of which ends the
+    /// supervisor).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ActorNotRunning`] for a name that was never added, an actor
+    /// that already stopped (with this method, by itself, or by failing),
+    /// or before the start.
+    ///
+    /// # Cancel safety
+    ///
+    /// The stop goes on if the future is dropped; the report is then only
+    /// in the final report.
+    pub async fn stop_actor(&self, actor: &ActorId) -> Result<ActorReport> {
+        let (cell, ended) = self.registry.retire(actor)?;
+        let finished = self.shared.books().report().finished_token();
+        tokio::select! {
+            // Told by the task, or the sender dropped: it has ended.
+            _ = ended => {}
+            // Aborted at the end of a shutdown's grace: it records nothing.
+            () = finished.cancelled() => {}
+        }
+        let report = self.shared.books().retire(&cell);
+        self.registry.forget(actor);
+        Ok(report)
     }
 }
 

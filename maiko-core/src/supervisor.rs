@@ -10,20 +10,19 @@
 
 use std::{borrow::Cow, fmt, sync::Arc};
 
-use parking_lot::Mutex;
-
 use crate::{
-    Actor, ActorBuilder, ActorConfig, ActorId, AddError, Context, DefaultTopic, Error, Event,
-    IntoEnvelope, RestartPolicy, Result, SendError, ShutdownReport, Subscribe, SupervisorConfig,
-    SupervisorHandle, Topic,
+    Actor, ActorBuilder, ActorConfig, ActorId, AddError, Context, DeadLetters, DefaultTopic, Error,
+    Event, IntoEnvelope, RestartPolicy, Result, SendError, ShutdownReport, Subscribe,
+    SupervisorConfig, SupervisorHandle, Topic,
     internal::{
         actor_loop::Rebuild,
-        coordinator::{self, Coordinator},
+        coordinator::{self, Coordinator, Intake},
+        dead::DeadSink,
         outbox::Outbox,
         publish::Publisher,
         shared::Shared,
         watch::Watch,
-        wiring::{Prepared, Setup},
+        wiring::{Prepared, Registry},
     },
     subscribe::Subscription,
 };
@@ -81,11 +80,14 @@ pub struct Supervisor<E: Event, T: Topic<E> = DefaultTopic> {
     shared: Arc<Shared>,
     id: ActorId,
     outbox: Arc<Outbox<E>>,
-    /// Everything registered before `start()`, `None` after it. Behind a
-    /// mutex only so the supervisor is `Sync` (the actor futures are
-    /// `Send` but not `Sync`); every access has `&mut self` and uses
-    /// `get_mut`, so it is never locked.
-    setup: Mutex<Option<Setup<E, T>>>,
+    /// The actors: registered before `start()`, and added or stopped
+    /// while it runs (shared with the handles).
+    registry: Arc<Registry<E, T>>,
+    /// Where the events that a subscriber will never handle go.
+    dead: Arc<DeadSink<E>>,
+    /// Whether a group took the setup (then dropping the supervisor must
+    /// not discard it).
+    in_group: bool,
     #[cfg(feature = "monitoring")]
     monitors: crate::monitoring::MonitorRegistry<E, T>,
     /// Who subscribes to what, for [`to_json`](Self::to_json).
@@ -117,14 +119,23 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             config.monitoring_channel_capacity(),
             shared.books().report().finished_token(),
         );
-        let (setup, outbox) = Setup::new(&config, Arc::clone(&shared), id.clone(), watch.clone());
+        let dead = Arc::new(DeadSink::new());
+        let (registry, outbox) = Registry::new(
+            &config,
+            Arc::clone(&shared),
+            id.clone(),
+            watch.clone(),
+            Arc::clone(&dead),
+        );
         Self {
             config,
             config_error,
             shared,
             id,
             outbox,
-            setup: Mutex::new(Some(setup)),
+            registry,
+            dead,
+            in_group: false,
             #[cfg(feature = "monitoring")]
             monitors: crate::monitoring::MonitorRegistry::new(Arc::clone(watch.hub())),
             #[cfg(feature = "serde")]
@@ -156,7 +167,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         F: FnOnce(Context<E>) -> A,
         S: Into<Subscribe<E, T>>,
     {
-        let prepared = self.setting_up()?.prepare(name, factory)?;
+        let prepared = self.setting_up(|setup| setup.prepare(name, factory))?;
         let config = ActorConfig::new(&self.config);
         self.register(prepared, &topics.into().0, config, None)
     }
@@ -193,7 +204,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         F: FnMut(Context<E>) -> A + Send + 'static,
         S: Into<Subscribe<E, T>>,
     {
-        let prepared = self.setting_up()?.prepare(name, &mut factory)?;
+        let prepared = self.setting_up(|setup| setup.prepare(name, &mut factory))?;
         let rebuild = Rebuild::new(Box::new(factory), prepared.ctx.clone(), policy);
         let config = ActorConfig::new(&self.config);
         self.register(prepared, &topics.into().0, config, Some(rebuild))
@@ -210,9 +221,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         A: Actor<Event = E>,
         F: FnOnce(Context<E>) -> A,
     {
-        let prepared = self
-            .setting_up()
-            .and_then(|setup| setup.prepare(name, factory));
+        let prepared = self.setting_up(|setup| setup.prepare(name, factory));
         let config = ActorConfig::new(&self.config);
         ActorBuilder::new(self, name, prepared, config)
     }
@@ -224,9 +233,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         config: ActorConfig,
         rebuild: Option<Rebuild<A>>,
     ) -> Result<ActorId> {
-        let id = self
-            .setting_up()?
-            .register(prepared, topics, config, rebuild)?;
+        let id = self.setting_up(|setup| setup.register(prepared, topics, config, rebuild))?;
         #[cfg(feature = "serde")]
         self.subscriptions.push((id.clone(), topics.clone()));
         Ok(id)
@@ -240,13 +247,37 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         }
     }
 
-    /// The setup, while actors can still be registered.
-    fn setting_up(&mut self) -> Result<&mut Setup<E, T>> {
+    /// Run `f` on the setup, while actors can still be registered here.
+    fn setting_up<R>(
+        &mut self,
+        f: impl FnOnce(&mut crate::internal::wiring::Setup<E, T>) -> Result<R>,
+    ) -> Result<R> {
         self.usable()?;
-        self.setup
-            .get_mut()
-            .as_mut()
-            .ok_or(Error::BrokerAlreadyStarted)
+        self.registry.setting_up(f)
+    }
+
+    /// Take the supervisor's dead letters: every copy of an event that a
+    /// subscriber it was routed to will never handle (see [`DeadLetters`]
+    /// for the reasons, and what the queue costs). Call it before
+    /// [`start`](Self::start), once; take the letters from a task of your
+    /// own, for as long as the supervisor runs: `recv` returns `None` once
+    /// it has finished stopping and every letter was taken.
+    ///
+    /// Without a taker, those copies are only counted in the report (and
+    /// the first of each actor is logged at warn level).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BrokerAlreadyStarted`] after the start,
+    /// [`Error::DeadLettersTaken`] the second time, or the configuration
+    /// error of [`new`](Self::new).
+    pub fn dead_letters(&mut self) -> Result<DeadLetters<E>> {
+        self.usable()?;
+        if !self.registry.is_setting_up() {
+            return Err(Error::BrokerAlreadyStarted);
+        }
+        self.dead
+            .take(self.shared.books().report().finished_token())
     }
 
     /// Start the actors and the broker, and return at once.
@@ -259,18 +290,18 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// error of [`new`](Self::new).
     pub async fn start(&mut self) -> Result {
         self.usable()?;
-        let setup = self
-            .setup
-            .get_mut()
-            .take()
-            .ok_or(Error::BrokerAlreadyStarted)?;
-        Coordinator::spawn_solo(setup.launch());
+        if !self.registry.is_setting_up() {
+            return Err(Error::BrokerAlreadyStarted);
+        }
+        let (intake, arrivals) = Intake::new();
+        let member = self.registry.launch(Arc::clone(&intake), 0);
+        Coordinator::spawn_solo(member, intake, arrivals);
         Ok(())
     }
 
     /// [`start`](Self::start), unless it has been called already.
     async fn start_unless_started(&mut self) -> Result {
-        if self.setup.get_mut().is_some() {
+        if self.registry.is_setting_up() {
             self.start().await?;
         }
         Ok(())
@@ -352,6 +383,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
             Arc::clone(&self.outbox),
             self.id.clone(),
             topic_name::<E, T>,
+            Arc::clone(&self.registry) as _,
         )
     }
 
@@ -473,15 +505,15 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         if let Err(error) = self.usable() {
             return Err(AddError::new(error, self));
         }
-        if self.setup.get_mut().is_none() {
+        if !self.registry.is_setting_up() {
             let error = Error::unusable_member("it has already started");
             return Err(AddError::new(error, self));
         }
         if let Err(reason) = self.shared.join_group(Arc::clone(root), turn) {
             return Err(AddError::new(Error::unusable_member(reason), self));
         }
-        let setup = self.setup.get_mut().take().expect("checked above");
-        Ok((self.handle(), setup))
+        self.in_group = true;
+        Ok((self.handle(), Arc::clone(&self.registry)))
     }
 }
 
@@ -536,7 +568,18 @@ impl<E: Event, T: Topic<E> + crate::Label> Supervisor<E, T> {
 
 /// A supervisor that joined a group: its handle, and what its group will
 /// launch.
-pub(crate) type Joined<E, T> = (SupervisorHandle<E>, Setup<E, T>);
+pub(crate) type Joined<E, T> = (SupervisorHandle<E>, Arc<Registry<E, T>>);
+
+impl<E: Event, T: Topic<E>> Drop for Supervisor<E, T> {
+    fn drop(&mut self) {
+        // Dropped before it started: its channels close, so a handle's
+        // publish is refused rather than accepted into a channel no one
+        // will ever read.
+        if !self.in_group {
+            self.registry.discard();
+        }
+    }
+}
 
 impl<E: Event, T: Topic<E>> Default for Supervisor<E, T> {
     fn default() -> Self {
@@ -547,12 +590,8 @@ impl<E: Event, T: Topic<E>> Default for Supervisor<E, T> {
 impl<E: Event, T: Topic<E>> fmt::Debug for Supervisor<E, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Supervisor");
-        if let Some(setup) = &*self.setup.lock() {
-            let names: Vec<&str> = setup.names().collect();
-            d.field("actors", &names).field("started", &false);
-        } else {
-            d.field("started", &true);
-        }
+        d.field("actors", &self.registry.names())
+            .field("started", &!self.registry.is_setting_up());
         d.field("stopping", &self.shared.protocol().is_stopping())
             .finish_non_exhaustive()
     }

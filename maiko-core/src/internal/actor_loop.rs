@@ -21,6 +21,7 @@ use tokio::{sync::mpsc::Receiver, time::Instant};
 
 use super::{
     cell::{Activity, ActorCell, Ending, Stage},
+    dead::DeadSink,
     guard::guarded,
     lane::close_and_drain,
     mail::Mail,
@@ -29,7 +30,7 @@ use super::{
     tracker::{self, Settled},
     watch::Watch,
 };
-use crate::{Actor, Context, Error, RestartPolicy, Result, StepAction, Topic};
+use crate::{Actor, Context, DeadReason, Error, RestartPolicy, Result, StepAction, Topic};
 
 /// When `step()` runs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +56,13 @@ const IDLE_BATCH: usize = 64;
 
 /// An actor's mailbox. Dropped with events still in it (the task was
 /// aborted), it settles them: lost if the actor had failed, abandoned
-/// otherwise, and gives their units back to the gate.
+/// otherwise (dead letters either way), and gives their units back to the
+/// gate.
 pub(crate) struct Mailbox<E> {
     receiver: Receiver<Mail<E>>,
     cell: Arc<ActorCell>,
     shared: Arc<Shared>,
+    dead: Arc<DeadSink<E>>,
 }
 
 impl<E> Mailbox<E> {
@@ -67,11 +70,13 @@ impl<E> Mailbox<E> {
         receiver: Receiver<Mail<E>>,
         cell: Arc<ActorCell>,
         shared: Arc<Shared>,
+        dead: Arc<DeadSink<E>>,
     ) -> Self {
         Self {
             receiver,
             cell,
             shared,
+            dead,
         }
     }
 }
@@ -81,14 +86,18 @@ impl<E> Drop for Mailbox<E> {
         // A routing loop aborted at the same time may still be writing a
         // copy it reserved room for, on another worker, within its current
         // poll: it is counted too.
-        let how = if self.cell.has_failed() {
-            Settled::Lost
-        } else {
-            Settled::Abandoned
-        };
-        let left = close_and_drain(&mut self.receiver, |mail| tracker::settle(&mail, how));
+        let failed = self.cell.has_failed();
+        let (cell, dead) = (&self.cell, &self.dead);
+        let left = close_and_drain(&mut self.receiver, |mail| {
+            let reason = if failed {
+                DeadReason::ActorFailed
+            } else {
+                DeadReason::Abandoned
+            };
+            dead.bury(cell, &mail, reason);
+        });
         if left > 0 {
-            if self.cell.has_failed() {
+            if failed {
                 self.cell.counters.lost(left, Stage::Mailbox);
             } else {
                 self.cell.counters.abandoned(left, Stage::Mailbox);
@@ -109,6 +118,7 @@ impl<E> Drop for Mailbox<E> {
 struct Batch<'a, E> {
     cell: &'a ActorCell,
     shared: &'a Shared,
+    dead: &'a DeadSink<E>,
     /// The copies taken; those from `next` on are not settled yet.
     mails: &'a mut Vec<Mail<E>>,
     next: usize,
@@ -120,10 +130,16 @@ struct Batch<'a, E> {
 }
 
 impl<'a, E> Batch<'a, E> {
-    fn new(cell: &'a ActorCell, shared: &'a Shared, mails: &'a mut Vec<Mail<E>>) -> Self {
+    fn new(
+        cell: &'a ActorCell,
+        shared: &'a Shared,
+        dead: &'a DeadSink<E>,
+        mails: &'a mut Vec<Mail<E>>,
+    ) -> Self {
         Self {
             cell,
             shared,
+            dead,
             mails,
             next: 0,
             handled: 0,
@@ -134,17 +150,30 @@ impl<'a, E> Batch<'a, E> {
         }
     }
 
-    /// Settle the copy in hand (the one at `next`) and move on.
+    /// Settle the copy in hand (the one at `next`) as handled or
+    /// interrupted, and move on.
     #[inline]
     fn settle(&mut self, how: Settled) {
         match how {
             Settled::Handled => self.handled += 1,
-            Settled::Lost => self.lost += 1,
             Settled::Interrupted => self.interrupted += 1,
-            Settled::Abandoned => self.abandoned += 1,
-            Settled::Dropped | Settled::NotMeant => {}
+            // The others are dead letters: see `bury`.
+            Settled::Lost | Settled::Abandoned | Settled::Dropped | Settled::NotMeant => {}
         }
         tracker::settle(&self.mails[self.next], how);
+        self.next += 1;
+    }
+
+    /// The copy in hand will never be handled: a dead letter, counted as
+    /// lost or abandoned. Move on.
+    #[cold]
+    fn bury(&mut self, reason: DeadReason) {
+        if matches!(reason, DeadReason::Abandoned) {
+            self.abandoned += 1;
+        } else {
+            self.lost += 1;
+        }
+        self.dead.bury(self.cell, &self.mails[self.next], reason);
         self.next += 1;
     }
 
@@ -166,7 +195,7 @@ impl<E> Drop for Batch<'_, E> {
                 self.settle(Settled::Interrupted);
             }
             while self.next < self.mails.len() {
-                self.settle(Settled::Abandoned);
+                self.bury(DeadReason::Abandoned);
             }
         }
         let counters = &self.cell.counters;
@@ -196,6 +225,8 @@ pub(crate) struct ActorTask<A: Actor, T> {
     /// Whether the current instance has started and not yet run
     /// `on_shutdown` (each instance that started gets exactly one).
     pub(crate) live: bool,
+    /// Where the copies it will never handle go.
+    pub(crate) dead: Arc<DeadSink<A::Event>>,
 }
 
 /// The factory of a restartable actor.
@@ -271,7 +302,10 @@ fn classify<V>(result: std::result::Result<Result<V>, Error>, protocol: &Protoco
 }
 
 impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
-    pub(crate) async fn run(mut self) {
+    /// Run the actor to its end; `true` if it ended on its own (it stopped
+    /// itself, failed, or the supervisor stopped), `false` if it was
+    /// stopped from outside (`SupervisorHandle::stop_actor`).
+    pub(crate) async fn run(mut self) -> bool {
         let _stop_record = self.watch.on_stop(&self.cell.id);
         let started = guarded(pin!(self.actor.on_start()), || {}).await;
         if let Err(error) = started.and_then(|result| result) {
@@ -294,13 +328,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             .await
             {
                 self.fail_before_start(error).await;
-                return;
+                return !self.cell.is_retired();
             }
         }
         self.live = true;
         self.cell.set_activity(Activity::Idle);
         let cut_short = self.event_loop().await;
         self.shut_down(cut_short).await;
+        !self.cell.is_retired()
     }
 
     /// `on_start` failed: the actor never started, so it gets no
@@ -314,7 +349,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         while receiver.recv_many(&mut rest, IDLE_BATCH).await > 0 {
             let n = rest.len() as u64;
             for mail in rest.drain(..) {
-                tracker::settle(&mail, Settled::Lost);
+                self.dead.bury(&self.cell, &mail, DeadReason::ActorFailed);
             }
             self.cell.counters.lost(n, Stage::Mailbox);
             self.shared.protocol().release(n);
@@ -495,12 +530,13 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             watch,
             rebuild,
             live,
+            dead,
             ..
         } = self;
         let protocol = shared.protocol();
         let escalated = protocol.is_escalated();
         let watching = watch.watching();
-        let mut settle = Batch::new(cell, shared, batch);
+        let mut settle = Batch::new(cell, shared, dead, batch);
         // The copy handed again to a rebuilt instance, and how many more
         // times it may be.
         let mut retries: Option<(usize, u32)> = None;
@@ -508,11 +544,11 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             let mail = &settle.mails[settle.next];
             let mut sight = watching.dispatched(mail, &cell.id).await;
             if escalated {
-                settle.settle(Settled::Abandoned);
+                settle.bury(DeadReason::Abandoned);
                 continue;
             }
             if cell.has_failed() {
-                settle.settle(Settled::Lost);
+                settle.bury(DeadReason::ActorFailed);
                 continue;
             }
             watching
@@ -524,8 +560,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 watching.handled(sight, mail, &cell.id).await;
             }
             // The usual case (the handler returned) settles here; a failure
-            // comes back as the error it propagated, with how its event
-            // counts if the actor is not rebuilt.
+            // comes back as the error `on_error` propagated.
             let failure = match outcome {
                 Outcome::Done(()) | Outcome::Refused => None,
                 Outcome::Interrupted => {
@@ -534,43 +569,33 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 }
                 Outcome::Error(error) => {
                     watching.error(&error, &cell.id).await;
-                    // A propagated error fails the actor; the event it
-                    // returned from counts as handled.
-                    on_error(actor, error).err().map(|e| (e, Settled::Handled))
+                    on_error(actor, error).err()
                 }
-                // A panic the actor swallows is an error it carried on
-                // from; one it propagates loses the event.
-                Outcome::Panicked(panic) => {
-                    on_error(actor, panic).err().map(|e| (e, Settled::Lost))
-                }
+                // A panic the actor swallows is an error it carried on from.
+                Outcome::Panicked(panic) => on_error(actor, panic).err(),
             };
-            if let Some((error, settled)) = failure {
+            if let Some(error) = failure {
+                // The event is not handled: handed to a rebuilt instance
+                // while its retries last, a dead letter otherwise.
                 let deferred = cell.take_deferred();
-                let settled =
-                    match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
-                        Ok(()) => {
-                            let left = match retries {
-                                Some((at, left)) if at == settle.next => left,
-                                _ => rebuild.as_ref().map_or(0, |r| r.policy.event_retries()),
-                            };
-                            if !deferred && left > 0 {
-                                // Hand the same copy to the new instance.
-                                retries = Some((settle.next, left - 1));
-                                continue;
-                            }
-                            // Its retries are used up: the new instance goes
-                            // on without it.
-                            Settled::Lost
+                let rebuilt = restart(actor, live, cell, protocol, rebuild.as_mut(), error.clone());
+                match rebuilt.await {
+                    Ok(()) => {
+                        let left = match retries {
+                            Some((at, left)) if at == settle.next => left,
+                            _ => rebuild.as_ref().map_or(0, |r| r.policy.event_retries()),
+                        };
+                        if !deferred && left > 0 {
+                            retries = Some((settle.next, left - 1));
+                            continue;
                         }
-                        Err(error) => {
-                            cell.fail(error);
-                            settled
-                        }
-                    };
+                    }
+                    Err(failed) => cell.fail(failed),
+                }
                 if deferred {
                     settle.defer();
                 } else {
-                    settle.settle(settled);
+                    settle.bury(DeadReason::Failed(error));
                 }
                 continue;
             }

@@ -6,8 +6,11 @@
 //! 1. Every publish refused through this supervisor is counted in
 //!    `rejected` exactly once, where it was refused: at the gate (step 1 or
 //!    step 3), or because its stage-1 channel had been closed by the drain.
-//! 2. Every actor registered on this supervisor has its cell in `cells`
-//!    from its registration on, so the live figures and the report see it.
+//! 2. Every actor registered on this supervisor has an entry in `actors`
+//!    from its registration on, so the live figures and the report see it:
+//!    its cell, or, once it was stopped from outside and its task ended,
+//!    its report (the cell is let go, so that actors added and stopped
+//!    without end keep only their reports).
 //! 3. The report is stored once, after every task of this supervisor has
 //!    ended or been aborted and joined (see [`ReportSlot`]).
 
@@ -19,15 +22,23 @@ use std::sync::{
 use parking_lot::Mutex;
 
 use super::{cell::ActorCell, slot::ReportSlot};
-use crate::ShutdownReport;
+use crate::{ActorFigures, ActorReport, ActorState, ShutdownReport};
+
+/// One actor in the books.
+#[derive(Debug)]
+enum Entry {
+    Live(Arc<ActorCell>),
+    /// Stopped from outside; its report.
+    Retired(ActorReport),
+}
 
 /// One supervisor's books (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Books {
     /// Publishes refused through this supervisor.
     rejected: AtomicU64,
-    /// Every actor registered on this supervisor, for its live figures.
-    cells: Mutex<Vec<Arc<ActorCell>>>,
+    /// Every actor registered on this supervisor, in order.
+    actors: Mutex<Vec<Entry>>,
     report: Arc<ReportSlot<ShutdownReport>>,
 }
 
@@ -35,7 +46,7 @@ impl Books {
     pub(crate) fn new() -> Self {
         Self {
             rejected: AtomicU64::new(0),
-            cells: Mutex::new(Vec::new()),
+            actors: Mutex::new(Vec::new()),
             report: Arc::new(ReportSlot::new()),
         }
     }
@@ -52,12 +63,64 @@ impl Books {
 
     /// An actor was registered (invariant 2).
     pub(crate) fn add_cell(&self, cell: Arc<ActorCell>) {
-        self.cells.lock().push(cell);
+        self.actors.lock().push(Entry::Live(cell));
     }
 
-    /// The cells registered so far.
+    /// The cells of the actors not stopped from outside.
     pub(crate) fn cells(&self) -> Vec<Arc<ActorCell>> {
-        self.cells.lock().clone()
+        self.actors
+            .lock()
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Live(cell) => Some(Arc::clone(cell)),
+                Entry::Retired(_) => None,
+            })
+            .collect()
+    }
+
+    /// The actor of `cell` was stopped from outside and its task has
+    /// ended: keep its report and let the cell go. Returns the report.
+    pub(crate) fn retire(&self, cell: &Arc<ActorCell>) -> ActorReport {
+        let report = cell.report(false);
+        let mut actors = self.actors.lock();
+        if let Some(entry) = actors
+            .iter_mut()
+            .find(|entry| matches!(entry, Entry::Live(c) if Arc::ptr_eq(c, cell)))
+        {
+            *entry = Entry::Retired(report.clone());
+        }
+        report
+    }
+
+    /// Every actor's report, in the order they were registered (the live
+    /// ones' tasks must have ended or been aborted and joined).
+    pub(crate) fn reports(&self, deadline_hit: bool) -> Vec<ActorReport> {
+        self.actors
+            .lock()
+            .iter()
+            .map(|entry| match entry {
+                Entry::Live(cell) => cell.report(deadline_hit),
+                Entry::Retired(report) => report.clone(),
+            })
+            .collect()
+    }
+
+    /// Every actor's live figures; `finished`: the shutdown has finished.
+    pub(crate) fn figures(&self, finished: bool) -> Vec<ActorFigures> {
+        self.actors
+            .lock()
+            .iter()
+            .map(|entry| match entry {
+                Entry::Live(cell) => cell.figures(finished),
+                Entry::Retired(report) => with_counts!(ActorFigures {
+                    actor: report.actor.clone(),
+                    queued: 0,
+                    over_capacity: report.over_capacity,
+                    state: ActorState::Ended(report.outcome.clone()),
+                    doing: "ended".to_owned(),
+                } from map_counts!(report, |count: &u64| *count)),
+            })
+            .collect()
     }
 
     /// Where the report goes.

@@ -2,8 +2,10 @@
 //!
 //! Each publisher (every actor, and the supervisor with its handles) has its
 //! own stage-1 channel, and each stage-1 channel has its own routing loop,
-//! [`routing_loop`]. The loops share one immutable [`Routes`] table built at
-//! `start()`. A loop that waits on a full mailbox under
+//! [`routing_loop`]. The loops share one immutable [`Routes`] table, built
+//! at `start()` and replaced whole on the [`Board`] when an actor is added
+//! or stopped while the supervisor runs (each loop picks the new table up
+//! at its next batch; routing an event takes no lock). A loop that waits on a full mailbox under
 //! [`OverflowPolicy::Block`] holds back only its own publisher's later
 //! events (that keeps their order) while every other publisher keeps
 //! flowing; so a pipeline whose stages both consume and publish cannot
@@ -20,7 +22,8 @@
 //! # Accounting
 //!
 //! A loop counts each copy it puts into a mailbox as routed, in runs
-//! ([`RoutedRun`]), and settles at once each copy it cannot deliver. If the
+//! ([`RoutedRun`]), and settles at once each copy it cannot deliver (a
+//! dead letter, see [`DeadSink`]). If the
 //! deadline aborts it, its drop guards still add the pending run and settle
 //! the remaining copies of the event it was routing as abandoned; events it
 //! had not started to route stay counted by the gate and are reported as
@@ -39,14 +42,18 @@ use tokio::sync::mpsc::{Receiver, Sender, error::TrySendError};
 use tracing::{error, warn};
 
 use super::{
+    board::{Board, Seen},
     cell::{ActorCell, Stage, Status},
+    dead::DeadSink,
     lane::{LaneEnd, Spill, close_and_drain},
     mail::Mail,
     shared::Shared,
-    tracker::{self, Settled, Tracker},
+    tracker::{self, Settled},
     watch::Watch,
 };
-use crate::{Error, Event, OverflowPolicy, Topic, meta::now_nanos};
+use crate::{
+    DeadReason, Error, Event, OverflowPolicy, Topic, meta::now_nanos, subscribe::Subscription,
+};
 
 /// How many events a routing loop takes from its channel at once.
 const BATCH: usize = 64;
@@ -61,6 +68,15 @@ pub(crate) struct Subscriber<E> {
 /// A map keyed by topic, with the fast hasher below.
 pub(crate) type TopicMap<T, V> = HashMap<T, V, BuildHasherDefault<TopicHasher>>;
 
+impl<E> Clone for Subscriber<E> {
+    fn clone(&self) -> Self {
+        Self {
+            mailbox: self.mailbox.clone(),
+            cell: Arc::clone(&self.cell),
+        }
+    }
+}
+
 /// The routing table: who receives which topic.
 pub(crate) struct Routes<E, T> {
     subscribers: Vec<Subscriber<E>>,
@@ -68,6 +84,17 @@ pub(crate) struct Routes<E, T> {
     to_all: Vec<usize>,
     /// Told of overflows while any monitor watches.
     watch: Watch<E, T>,
+    /// Where the copies that are not delivered go.
+    dead: Arc<DeadSink<E>>,
+}
+
+/// The routing board of one supervisor.
+pub(crate) type RouteBoard<E, T> = Board<Routes<E, T>>;
+
+/// Whether `subscriber` is the publisher `own` itself.
+#[inline]
+fn is_own<E>(own: Option<&ActorCell>, subscriber: &Subscriber<E>) -> bool {
+    own.is_some_and(|cell| std::ptr::eq(cell, &*subscriber.cell))
 }
 
 /// One broker of a supervisor, for the report: its name, and the events
@@ -215,9 +242,10 @@ struct Copies<'a, E> {
     to_all: &'a [usize],
     /// How many of `targets` then `to_all` are settled.
     settled: usize,
-    own: Option<usize>,
+    own: Option<&'a ActorCell>,
     shared: &'a Shared,
-    tracker: Option<&'a Tracker>,
+    mail: &'a Mail<E>,
+    dead: &'a DeadSink<E>,
 }
 
 impl<E> Copies<'_, E> {
@@ -236,18 +264,13 @@ impl<E> Copies<'_, E> {
 impl<E> Drop for Copies<'_, E> {
     fn drop(&mut self) {
         for position in self.settled..self.len() {
-            let index = self.index(position);
-            let settled = if Some(index) == self.own {
-                Settled::NotMeant
+            let subscriber = &self.subscribers[self.index(position)];
+            if is_own(self.own, subscriber) {
+                tracker::settle(self.mail, Settled::NotMeant);
             } else {
-                self.subscribers[index]
-                    .cell
-                    .counters
-                    .abandoned(1, Stage::Broker);
-                Settled::Abandoned
-            };
-            if let Some(tracker) = self.tracker {
-                tracker.settle(settled);
+                let cell = &subscriber.cell;
+                cell.counters.abandoned(1, Stage::Broker);
+                self.dead.bury(cell, self.mail, DeadReason::Abandoned);
             }
             self.shared.protocol().release(1);
         }
@@ -255,12 +278,13 @@ impl<E> Drop for Copies<'_, E> {
 }
 
 impl<E: Event, T: Topic<E>> Routes<E, T> {
-    pub(crate) fn new(watch: Watch<E, T>) -> Self {
+    pub(crate) fn new(watch: Watch<E, T>, dead: Arc<DeadSink<E>>) -> Self {
         Self {
             subscribers: Vec::new(),
             by_topic: HashMap::default(),
             to_all: Vec::new(),
             watch,
+            dead,
         }
     }
 
@@ -273,9 +297,8 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     pub(crate) fn add(
         &mut self,
         subscriber: Subscriber<E>,
-        subscription: &crate::subscribe::Subscription<T>,
+        subscription: &Subscription<T>,
     ) -> usize {
-        use crate::subscribe::Subscription;
         let index = self.subscribers.len();
         self.subscribers.push(subscriber);
         match subscription {
@@ -312,7 +335,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     fn route<'a>(
         &'a self,
         mail: Mail<E>,
-        own: Option<usize>,
+        own: Option<&ActorCell>,
         shared: &Shared,
         run: &mut RoutedRun<'_, E>,
     ) -> Option<Blocked<'a, E, T>> {
@@ -333,12 +356,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         let mut policy = None;
         for position in 0..count {
             let index = self.index(targets, position);
-            if Some(index) == own {
+            let subscriber = &self.subscribers[index];
+            if is_own(own, subscriber) {
                 tracker::settle(&mail, Settled::NotMeant);
                 shared.protocol().release(1);
                 continue;
             }
-            let subscriber = &self.subscribers[index];
             match self.try_deliver(subscriber, &mail, &topic, &mut policy, shared) {
                 Delivery::Delivered => run.add(index),
                 Delivery::Settled => shared.protocol().release(1),
@@ -364,7 +387,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     async fn finish(
         &self,
         blocked: Blocked<'_, E, T>,
-        own: Option<usize>,
+        own: Option<&ActorCell>,
         shared: &Shared,
         lane: &LaneRef,
         run: &mut RoutedRun<'_, E>,
@@ -383,16 +406,17 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             settled: position,
             own,
             shared,
-            tracker: mail.tracker.as_deref(),
+            mail: &mail,
+            dead: &self.dead,
         };
         let count = copies.len();
         while copies.settled < count {
             let index = self.index(targets, copies.settled);
-            let delivered = if Some(index) == own {
+            let subscriber = &self.subscribers[index];
+            let delivered = if is_own(own, subscriber) {
                 tracker::settle(&mail, Settled::NotMeant);
                 false
             } else {
-                let subscriber = &self.subscribers[index];
                 self.deliver_waiting(subscriber, &mail, &topic, &mut policy, shared, lane)
                     .await
             };
@@ -416,7 +440,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         shared: &Shared,
         lane: &LaneRef,
     ) -> bool {
-        match Self::offer(subscriber, mail, shared) {
+        match self.offer(subscriber, mail, shared) {
             Delivery::Delivered => return true,
             Delivery::Settled => return false,
             Delivery::MustWait => {}
@@ -440,12 +464,12 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
                 let delivered = subscriber.mailbox.send(Arc::clone(mail)).await.is_ok();
                 if !delivered {
                     // The actor closed its mailbox while we waited.
-                    Self::undeliverable(cell, shared, mail);
+                    self.undeliverable(cell, shared, mail);
                 }
                 delivered
             }
             OverflowPolicy::Drop | OverflowPolicy::Fail => {
-                Self::overflowed(cell, topic, policy, mail);
+                self.overflowed(cell, topic, policy, mail);
                 false
             }
         }
@@ -465,7 +489,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         policy: &mut Option<OverflowPolicy>,
         shared: &Shared,
     ) -> Delivery {
-        let offered = Self::offer(subscriber, mail, shared);
+        let offered = self.offer(subscriber, mail, shared);
         if offered != Delivery::MustWait {
             return offered;
         }
@@ -475,7 +499,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         match *policy.get_or_insert_with(|| topic.overflow_policy()) {
             OverflowPolicy::Block => Delivery::MustWait,
             other => {
-                Self::overflowed(&subscriber.cell, topic, other, mail);
+                self.overflowed(&subscriber.cell, topic, other, mail);
                 Delivery::Settled
             }
         }
@@ -485,10 +509,10 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     /// actor no longer takes events), or `MustWait` if the mailbox is full
     /// (the caller applies the topic's policy).
     #[inline]
-    fn offer(subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> Delivery {
+    fn offer(&self, subscriber: &Subscriber<E>, mail: &Mail<E>, shared: &Shared) -> Delivery {
         let cell = &subscriber.cell;
         if cell.status() != Status::Running {
-            Self::undeliverable(cell, shared, mail);
+            self.undeliverable(cell, shared, mail);
             return Delivery::Settled;
         }
         match subscriber.mailbox.try_send(Arc::clone(mail)) {
@@ -496,17 +520,17 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             Ok(()) => Delivery::Delivered,
             Err(TrySendError::Full(_)) => Delivery::MustWait,
             Err(TrySendError::Closed(_)) => {
-                Self::undeliverable(cell, shared, mail);
+                self.undeliverable(cell, shared, mail);
                 Delivery::Settled
             }
         }
     }
 
     /// Settle a copy that found its mailbox full under `Drop` or `Fail`.
-    fn overflowed(cell: &ActorCell, topic: &T, policy: OverflowPolicy, mail: &Mail<E>) {
+    fn overflowed(&self, cell: &ActorCell, topic: &T, policy: OverflowPolicy, mail: &Mail<E>) {
         if policy == OverflowPolicy::Fail {
-            tracker::settle(mail, Settled::Lost);
             cell.counters.lost(1, Stage::Broker);
+            self.dead.bury(cell, mail, DeadReason::ActorFailed);
             error!(
                 actor = %cell.id,
                 topic = %topic.name(),
@@ -514,8 +538,8 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
             );
             cell.fail(Error::MailboxOverflow(cell.id.clone()));
         } else {
-            tracker::settle(mail, Settled::Dropped);
             cell.counters.dropped();
+            self.dead.bury(cell, mail, DeadReason::Dropped);
             warn!(
                 actor = %cell.id,
                 topic = %topic.name(),
@@ -527,19 +551,18 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
     /// Settle a copy meant for an actor whose mailbox no longer takes
     /// events: lost if it failed, abandoned if the deadline closed it, and
     /// not routed at all if it stopped itself (it unsubscribed).
-    fn undeliverable(cell: &ActorCell, shared: &Shared, mail: &Mail<E>) {
-        let settled = match cell.status() {
+    fn undeliverable(&self, cell: &ActorCell, shared: &Shared, mail: &Mail<E>) {
+        match cell.status() {
             Status::Failed => {
                 cell.counters.lost(1, Stage::Broker);
-                Settled::Lost
+                self.dead.bury(cell, mail, DeadReason::ActorFailed);
             }
             Status::Running if shared.protocol().is_escalated() => {
                 cell.counters.abandoned(1, Stage::Broker);
-                Settled::Abandoned
+                self.dead.bury(cell, mail, DeadReason::Abandoned);
             }
-            Status::Running | Status::SelfStopped => Settled::NotMeant,
-        };
-        tracker::settle(mail, settled);
+            Status::Running | Status::SelfStopped => tracker::settle(mail, Settled::NotMeant),
+        }
     }
 }
 
@@ -602,11 +625,18 @@ impl<E> Drop for Pending<'_, E> {
 /// events and then those spilled ones.
 pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
     end: LaneEnd<E>,
-    routes: Arc<Routes<E, T>>,
+    board: Arc<RouteBoard<E, T>>,
     shared: Arc<Shared>,
-    own: Option<usize>,
+    own: Option<Arc<ActorCell>>,
     broker: Arc<BrokerCell>,
 ) {
+    let mut routes = board.load();
+    let mut router = Router {
+        board: &board,
+        routes: &mut routes,
+        shared: &shared,
+        own: own.as_deref(),
+    };
     let LaneEnd { receiver, spill } = end;
     let lane = LaneRef {
         key: spill.key(),
@@ -633,10 +663,10 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
                     break;
                 }
                 before -= received.min(before);
-                route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+                router.route_batch(&lane, &inbox.broker, &mut batch).await;
             }
             inbox.spill.take(spilled, &mut batch);
-            route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+            router.route_batch(&lane, &inbox.broker, &mut batch).await;
             continue;
         }
         let receiver = &mut inbox.receiver;
@@ -657,10 +687,10 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
             // Closed and empty, or every sender is gone: nothing more can
             // come, except what the spill holds.
             inbox.spill.close(&mut batch);
-            route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+            router.route_batch(&lane, &inbox.broker, &mut batch).await;
             break;
         }
-        route_batch(&routes, &shared, own, &lane, &inbox.broker, &mut batch).await;
+        router.route_batch(&lane, &inbox.broker, &mut batch).await;
         if !closing && shared.protocol().is_closed() {
             inbox.receiver.close();
             closing = true;
@@ -668,18 +698,46 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
     }
 }
 
-/// Route a batch taken from a lane, in order, and leave it empty.
+/// What a routing loop routes with: the table it last took from the
+/// board, and who it routes for.
+struct Router<'a, E, T> {
+    board: &'a RouteBoard<E, T>,
+    routes: &'a mut Seen<Routes<E, T>>,
+    shared: &'a Shared,
+    /// The publisher, unless it is the supervisor.
+    own: Option<&'a ActorCell>,
+}
+
+impl<E: Event, T: Topic<E>> Router<'_, E, T> {
+    /// Route a batch taken from a lane, in order, and leave it empty; with
+    /// the newest table, taken after the batch was received (see the
+    /// board's invariant).
+    async fn route_batch(&mut self, lane: &LaneRef, broker: &BrokerCell, batch: &mut Vec<Mail<E>>) {
+        if batch.is_empty() {
+            return;
+        }
+        self.board.refresh(self.routes);
+        route_batch(
+            &self.routes.value,
+            self.shared,
+            self.own,
+            lane,
+            broker,
+            batch,
+        )
+        .await;
+    }
+}
+
+/// Route a batch, in order, and leave it empty.
 async fn route_batch<E: Event, T: Topic<E>>(
     routes: &Routes<E, T>,
     shared: &Shared,
-    own: Option<usize>,
+    own: Option<&ActorCell>,
     lane: &LaneRef,
     broker: &BrokerCell,
     batch: &mut Vec<Mail<E>>,
 ) {
-    if batch.is_empty() {
-        return;
-    }
     // One clock read per batch: the time the broker took the events.
     let now = now_nanos();
     let mut run = RoutedRun::new(&routes.subscribers);

@@ -248,6 +248,14 @@ pub(crate) struct ActorCell {
     /// Times the actor was rebuilt after a failure.
     restarts: AtomicU32,
     stop_requested: AtomicBool,
+    /// Stopped from outside (`SupervisorHandle::stop_actor`): unsubscribed,
+    /// and its ending does not count as the actor stopping itself.
+    retired: AtomicBool,
+    /// Whether a dead letter of this actor found no taker yet (it is
+    /// logged once).
+    untaken_warned: AtomicBool,
+    /// Told when the task records its ending, for `stop_actor`.
+    on_ending: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// The actor task's waker while it waits for its mailbox, so a stop
     /// request, a failure or the deadline can wake it without it having to
     /// build a wait future for each of them every time it waits.
@@ -275,6 +283,9 @@ impl ActorCell {
             status: AtomicU8::new(Status::Running as u8),
             restarts: AtomicU32::new(0),
             stop_requested: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+            untaken_warned: AtomicBool::new(false),
+            on_ending: Mutex::new(None),
             waker: Mutex::new(None),
             counters: Counters::default(),
             activity: Mutex::new((Activity::Starting, None)),
@@ -372,6 +383,40 @@ impl ActorCell {
         self.stop_requested.load(Ordering::Acquire)
     }
 
+    /// Stop the actor from outside: from now on no copy is routed to it,
+    /// and it is asked to stop (it still handles what its mailbox holds).
+    /// `None` if it was retired already; otherwise a receiver told when its
+    /// task records its ending.
+    pub(crate) fn retire(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        if self.retired.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let (told, ended) = tokio::sync::oneshot::channel();
+        *self.on_ending.lock() = Some(told);
+        let _ = self.status.compare_exchange(
+            Status::Running as u8,
+            Status::SelfStopped as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        if self.ending.lock().is_some() {
+            // Ended meanwhile: no one else will tell.
+            self.on_ending.lock().take();
+        }
+        self.request_stop();
+        Some(ended)
+    }
+
+    /// Whether the actor was stopped from outside.
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    /// `true` the first time a dead letter of this actor finds no taker.
+    pub(crate) fn first_untaken_letter(&self) -> bool {
+        !self.untaken_warned.swap(true, Ordering::Relaxed)
+    }
+
     /// The actor acted on its own stop request: it takes no new events.
     pub(crate) fn mark_self_stopped(&self) {
         let _ = self.status.compare_exchange(
@@ -435,13 +480,15 @@ impl ActorCell {
     }
 
     /// Whether the actor's task has recorded how it ended.
-    #[cfg(feature = "test-harness")]
     pub(crate) fn has_ended(&self) -> bool {
         self.ending.lock().is_some()
     }
 
     pub(crate) fn set_ending(&self, ending: Ending) {
         *self.ending.lock() = Some(ending);
+        if let Some(told) = self.on_ending.lock().take() {
+            let _ = told.send(());
+        }
     }
 
     /// This actor's live figures; `finished`: its supervisor's shutdown has

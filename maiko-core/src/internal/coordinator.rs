@@ -15,15 +15,89 @@
 //! `on_shutdown`, and the turn of a member comes when every actor of every
 //! member before it has ended. At the deadline every turn comes at once, so
 //! that every `on_shutdown` still runs within the grace.
+//!
+//! # Actors added while running
+//!
+//! An actor added through a handle after the start reaches the coordinator
+//! as a [`Spawn`] through its [`Intake`]: the registration sends it under
+//! the intake's lock after checking that no stop was requested, and the
+//! coordinator, once a stop is requested, takes that lock to close the
+//! intake and spawns whatever was sent before. So every actor whose
+//! registration returned `Ok` is part of the drain, and none can be added
+//! after it began. While running, the coordinator also reaps the tasks of
+//! actors that ended (and their routing loops), so that adding and stopping
+//! actors without end keeps its task sets small.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, task::Poll, time::Duration};
 
-use tokio::{task::JoinSet, time::Instant};
+use parking_lot::Mutex;
+use tokio::{
+    sync::mpsc::{self, UnboundedReceiver, UnboundedSender},
+    task::JoinSet,
+    time::Instant,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{broker::BrokerCell, cell::ActorCell, shared::Shared, watch::Drain};
-use crate::{ActorReport, BrokerReport, PhaseTimes, ShutdownReport};
+use super::{broker::BrokerCell, shared::Shared, watch::Drain};
+use crate::{ActorReport, BrokerReport, Error, PhaseTimes, Result, ShutdownReport};
+
+/// An actor's task: `true` if it ended on its own (it stopped itself or
+/// failed), `false` if it was stopped from outside.
+pub(crate) type ActorFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// A routing loop's task.
+pub(crate) type LoopFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An actor added while running: its task and its routing loops, for the
+/// member at `member`.
+pub(crate) struct Spawn {
+    pub(crate) member: usize,
+    pub(crate) actor: ActorFuture,
+    pub(crate) loops: Vec<LoopFuture>,
+}
+
+/// Where actors added while running go to be spawned (see the module
+/// docs); closed when a stop is requested.
+pub(crate) struct Intake {
+    sender: Mutex<Option<UnboundedSender<Spawn>>>,
+}
+
+impl Intake {
+    pub(crate) fn new() -> (Arc<Self>, UnboundedReceiver<Spawn>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let intake = Self {
+            sender: Mutex::new(Some(sender)),
+        };
+        (Arc::new(intake), receiver)
+    }
+
+    /// Run `register` and send the spawn it builds, unless a stop was
+    /// requested (then `Err(Error::Stopping)`, and `register` is not run).
+    pub(crate) fn admit<R>(
+        &self,
+        shared: &Shared,
+        register: impl FnOnce() -> Result<(Spawn, R)>,
+    ) -> Result<R> {
+        let sender = self.sender.lock();
+        let Some(sender) = sender.as_ref() else {
+            return Err(Error::Stopping);
+        };
+        if shared.protocol().is_stopping() {
+            return Err(Error::Stopping);
+        }
+        let (spawn, registered) = register()?;
+        // The receiver lives as long as the coordinator, which closes this
+        // intake (under this lock) before it stops receiving.
+        let _ = sender.send(spawn);
+        Ok(registered)
+    }
+
+    /// No more actors: those sent before are still received.
+    fn close(&self) {
+        self.sender.lock().take();
+    }
+}
 
 /// Instants at which the drain reached each phase.
 #[derive(Default)]
@@ -37,21 +111,24 @@ pub(crate) struct MemberTasks {
     /// The supervisor's own shared state (the group's root for a supervisor
     /// on its own).
     pub(crate) shared: Arc<Shared>,
-    pub(crate) actors: JoinSet<()>,
+    pub(crate) actors: JoinSet<bool>,
     pub(crate) routing_loops: JoinSet<()>,
     pub(crate) brokers: Vec<Arc<BrokerCell>>,
-    pub(crate) cells: Vec<Arc<ActorCell>>,
     /// Fired when this member's actors may run `on_shutdown` (`None`: they
     /// need not wait).
     pub(crate) turn: Option<CancellationToken>,
     /// This member's monitors, to be given every record before the report.
     pub(crate) monitors: Drain,
+    /// Its routing table, ended once its routing loops have.
+    pub(crate) routing: Option<Arc<dyn Routing>>,
 }
 
 /// The shutdown of everything behind one gate.
 pub(crate) struct Coordinator {
     pub(crate) root: Arc<Shared>,
     pub(crate) members: Vec<MemberTasks>,
+    pub(crate) intake: Arc<Intake>,
+    pub(crate) arrivals: UnboundedReceiver<Spawn>,
 }
 
 /// What a finished shutdown reports: one report per member, and whether
@@ -65,11 +142,17 @@ pub(crate) struct Outcome {
 impl Coordinator {
     /// Spawn the shutdown of a supervisor on its own, which stores the
     /// report in the supervisor's shared state.
-    pub(crate) fn spawn_solo(member: MemberTasks) {
+    pub(crate) fn spawn_solo(
+        member: MemberTasks,
+        intake: Arc<Intake>,
+        arrivals: UnboundedReceiver<Spawn>,
+    ) {
         let shared = Arc::clone(&member.shared);
         let coordinator = Self {
             root: Arc::clone(&shared),
             members: vec![member],
+            intake,
+            arrivals,
         };
         tokio::spawn(async move {
             let mut outcome = coordinator.run().await;
@@ -144,34 +227,62 @@ impl Coordinator {
 
     /// Running: until someone asks to stop, an actor fails for good (a
     /// stop request of its own unless the settings keep the rest running),
-    /// or every actor of every member has ended (also a stop request; a
-    /// supervisor started with no actors runs until it is stopped).
+    /// or every actor of every member has ended on its own (also a stop
+    /// request; a supervisor started with no actors runs until it is
+    /// stopped, and actors stopped from outside do not count). Meanwhile,
+    /// spawn the actors added and reap the tasks that ended. Then close the
+    /// intake and spawn what came before.
     async fn until_stop_requested(&mut self) {
         let root = Arc::clone(&self.root);
         let protocol = root.protocol();
-        let any_actor = self.members.iter().any(|m| !m.actors.is_empty());
-        let all_ended = async {
-            if !any_actor {
-                std::future::pending::<()>().await;
-            }
-            for member in &mut self.members {
-                while member.actors.join_next().await.is_some() {}
-            }
-        };
+        let mut ever_ran = self.members.iter().any(|m| !m.actors.is_empty());
         let failed_for_good = async {
             if !protocol.stop_on_failure() {
                 std::future::pending::<()>().await;
             }
             protocol.failure().await;
         };
-        tokio::select! {
-            biased;
-            () = protocol.stopping() => {}
-            () = failed_for_good => {
-                warn!("an actor failed: stopping the rest (SupervisorConfig::with_stop_on_failure)");
-                protocol.request_stop();
+        let mut failed_for_good = std::pin::pin!(failed_for_good);
+        let mut stopping = std::pin::pin!(protocol.stopping());
+        loop {
+            let members = &mut self.members;
+            let next = tokio::select! {
+                biased;
+                () = &mut stopping => Running::StopRequested,
+                () = &mut failed_for_good => {
+                    warn!("an actor failed: stopping the rest (SupervisorConfig::with_stop_on_failure)");
+                    protocol.request_stop();
+                    Running::StopRequested
+                }
+                Some(spawn) = self.arrivals.recv() => Running::Arrived(spawn),
+                ended = next_ended(members) => ended,
+            };
+            match next {
+                Running::StopRequested => break,
+                Running::Arrived(spawn) => {
+                    ever_ran = true;
+                    self.spawn(spawn);
+                }
+                Running::ActorEnded(on_its_own) => {
+                    if on_its_own && ever_ran && self.members.iter().all(|m| m.actors.is_empty()) {
+                        protocol.request_stop();
+                        break;
+                    }
+                }
+                Running::LoopEnded => {}
             }
-            () = all_ended => protocol.request_stop(),
+        }
+        self.intake.close();
+        while let Ok(spawn) = self.arrivals.try_recv() {
+            self.spawn(spawn);
+        }
+    }
+
+    fn spawn(&mut self, spawn: Spawn) {
+        let member = &mut self.members[spawn.member];
+        member.actors.spawn(spawn.actor);
+        for routing_loop in spawn.loops {
+            member.routing_loops.spawn(routing_loop);
         }
     }
 
@@ -186,7 +297,7 @@ impl Coordinator {
             if let Some(turn) = &member.turn {
                 turn.cancel();
             }
-            for cell in &member.cells {
+            for cell in member.shared.books().cells() {
                 cell.wake();
             }
         }
@@ -213,6 +324,42 @@ impl Coordinator {
     }
 }
 
+/// A member's routing table, as the coordinator ends it.
+pub(crate) trait Routing: Send + Sync {
+    /// Every routing loop has ended: let go of the mailbox senders the
+    /// registry still holds, so that each actor sees the end of its
+    /// mailbox once it is empty.
+    fn end(&self);
+}
+
+/// What woke the coordinator while running.
+enum Running {
+    StopRequested,
+    Arrived(Spawn),
+    /// An actor's task ended; `true` if on its own.
+    ActorEnded(bool),
+    LoopEnded,
+}
+
+/// The next task of any member to end, an actor's or a routing loop's
+/// (never, while there is none).
+async fn next_ended(members: &mut [MemberTasks]) -> Running {
+    std::future::poll_fn(|cx| {
+        for member in members.iter_mut() {
+            if let Poll::Ready(Some(ended)) = member.actors.poll_join_next(cx) {
+                // A task that panicked (the actor's own panics are caught)
+                // ended on its own.
+                return Poll::Ready(Running::ActorEnded(ended.unwrap_or(true)));
+            }
+            if let Poll::Ready(Some(_)) = member.routing_loops.poll_join_next(cx) {
+                return Poll::Ready(Running::LoopEnded);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// Wait for the gate to close, then for every routing task, then for the
 /// actors member by member, giving each member its turn. Each phase runs
 /// in a span carrying its counts.
@@ -230,6 +377,11 @@ async fn drain(root: &Shared, members: &mut [MemberTasks], marks: &mut Marks) {
     }
     .instrument(info_span!("maiko.closing", routing_tasks))
     .await;
+    for member in members.iter() {
+        if let Some(routing) = &member.routing {
+            routing.end();
+        }
+    }
     marks.brokers_done.get_or_insert_with(Instant::now);
     let actor_tasks: usize = members.iter().map(|m| m.actors.len()).sum();
     async {
@@ -254,11 +406,7 @@ fn report(
     deadline_hit: bool,
 ) -> ShutdownReport {
     let shared = &member.shared;
-    let actors: Vec<ActorReport> = member
-        .cells
-        .iter()
-        .map(|c| c.report(deadline_hit))
-        .collect();
+    let actors: Vec<ActorReport> = shared.books().reports(deadline_hit);
     for actor in actors.iter().filter(|a| a.stuck_in.is_some()) {
         warn!(
             actor = %actor.actor,
@@ -308,9 +456,9 @@ pub(crate) fn report_of_nothing(shared: &Arc<Shared>) -> ShutdownReport {
         actors: JoinSet::new(),
         routing_loops: JoinSet::new(),
         brokers: Vec::new(),
-        cells: Vec::new(),
         turn: None,
         monitors: Drain::none(),
+        routing: None,
     };
     report(&nothing, 0, Instant::now(), &Marks::default(), false)
 }

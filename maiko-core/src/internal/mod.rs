@@ -36,12 +36,14 @@
 //! reports. Each file states its own invariants.
 
 pub(crate) mod actor_loop;
+pub(crate) mod board;
 pub(crate) mod books;
 pub(crate) mod broker;
 pub(crate) mod cell;
 pub(crate) mod control;
 pub(crate) mod coordinator;
 pub(crate) mod cycle;
+pub(crate) mod dead;
 pub(crate) mod gate;
 pub(crate) mod guard;
 pub(crate) mod lane;

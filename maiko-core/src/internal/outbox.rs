@@ -177,17 +177,19 @@ impl<E> Outbox<E> {
     }
 
     /// The second half of `start()`, with the brokers' names (index 0 is
-    /// the default broker; they include every broker [`freeze`] returned):
-    /// set up one channel per broker and return, in the same order, the
-    /// receiving ends the routing loops need (`None` for the default
-    /// broker, whose receiver the caller already holds).
+    /// the default broker): set up one channel per broker and return, in
+    /// the same order, the receiving ends the routing loops need (`None`
+    /// for the default broker, whose receiver the caller already holds),
+    /// and the receiving ends of the channels opened before to brokers not
+    /// in `brokers` (none when `brokers` includes every broker [`freeze`]
+    /// returned; an actor added while its supervisor runs may have some).
     ///
     /// [`freeze`]: Self::freeze
     pub(crate) fn start(
         &self,
         brokers: &[&'static str],
         choose: &Choose<E>,
-    ) -> Vec<Option<LaneEnd<E>>> {
+    ) -> (Vec<Option<LaneEnd<E>>>, Vec<LaneEnd<E>>) {
         let mut early = self.early.lock();
         debug_assert!(early.frozen, "freeze() comes first");
         let mut receivers = vec![None];
@@ -213,10 +215,11 @@ impl<E> Outbox<E> {
             }
         };
         let _ = self.started.set(started);
-        debug_assert!(
-            early.channels.iter().all(|c| c.receiver.is_none()),
-            "every channel opened before the start has its routing loop"
-        );
-        receivers
+        let strays = early
+            .channels
+            .iter_mut()
+            .filter_map(|c| c.receiver.take())
+            .collect();
+        (receivers, strays)
     }
 }

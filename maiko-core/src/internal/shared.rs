@@ -154,12 +154,7 @@ impl Shared {
         let protocol = self.protocol();
         let finished = self.books.report().has_finished();
         Snapshot {
-            actors: self
-                .books
-                .cells()
-                .iter()
-                .map(|c| c.figures(finished))
-                .collect(),
+            actors: self.books.figures(finished),
             in_flight: protocol.in_flight(),
             rejected: self.books.rejected(),
             stopping: protocol.is_stopping(),
