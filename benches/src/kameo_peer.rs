@@ -12,10 +12,14 @@ use kameo::{
     error::Infallible,
     mailbox,
     message::{Context, Message},
+    supervision::RestartPolicy,
 };
 use tokio::sync::Notify;
 
-use crate::{CAPACITY, Done, DrainMode, Go, Payload, Ready, Start, Tally, finished, share};
+use crate::{
+    CAPACITY, Done, DrainMode, Fragile, Go, Payload, Poisoned, RESTART_WINDOW, Ready, Restarts,
+    Start, Tally, finished, share,
+};
 
 /// Counts what it handles.
 struct Counter {
@@ -292,4 +296,83 @@ pub async fn queued_event_bytes(pending: u64, live_bytes: fn() -> usize) -> f64 
     finished(end).await;
     stop_all(&[actor]).await;
     (after as f64 - before as f64) / pending as f64
+}
+
+/// The supervisor of the restart workload: spawns nothing itself and
+/// restarts its one child (the default strategy, one for one).
+struct Parent;
+
+impl Actor for Parent {
+    type Args = Self;
+    type Error = Infallible;
+
+    async fn on_start(args: Self, _: ActorRef<Self>) -> Result<Self, Infallible> {
+        Ok(args)
+    }
+}
+
+/// The actor of the restart workload: each start builds a new instance;
+/// its handler returns an error on the poison event, which fails it (a
+/// `tell` whose reply is `Err` goes to `on_panic`, which stops the actor).
+struct FragileActor(Fragile);
+
+impl Actor for FragileActor {
+    type Args = Arc<Restarts>;
+    type Error = Infallible;
+
+    async fn on_start(restarts: Arc<Restarts>, _: ActorRef<Self>) -> Result<Self, Infallible> {
+        Ok(Self(Fragile::new(&restarts)))
+    }
+}
+
+impl Message<Payload<32>> for FragileActor {
+    type Reply = Result<(), Poisoned>;
+
+    async fn handle(
+        &mut self,
+        msg: Payload<32>,
+        _: &mut Context<Self, Self::Reply>,
+    ) -> Self::Reply {
+        self.0.handle(&msg)
+    }
+}
+
+/// The cost of a supervised restart with kameo: one child spawned with
+/// `supervise` under a parent actor, `RestartPolicy::Transient` (restarted
+/// when it fails), `restart_limit(u32::MAX, RESTART_WINDOW)` (never runs
+/// out) and a bounded mailbox, kept across restarts. Measured over
+/// `restarts` restarts: tell the poison message, then a normal one, and
+/// wait until the instance started after the failure has handled the
+/// normal one.
+///
+/// # Panics
+///
+/// If a normal message was handled by another instance than the one started
+/// after the poison before it.
+pub async fn restart(restarts: u64) -> Duration {
+    let shared = Restarts::new();
+    let parent = Parent::spawn(Parent);
+    parent.wait_for_startup().await;
+    let child = FragileActor::supervise(&parent, Arc::clone(&shared))
+        .restart_policy(RestartPolicy::Transient)
+        .restart_limit(u32::MAX, RESTART_WINDOW)
+        .spawn_with_mailbox(mailbox::bounded(CAPACITY))
+        .await;
+    // The first instance is up once it has handled a message (not measured).
+    child.tell(Payload::<32>::new(0, 0)).await.expect("tell");
+    shared.handled_by(0).await;
+    let t0 = Instant::now();
+    for instance in 1..=restarts {
+        child.tell(Payload::<32>::poison()).await.expect("tell");
+        child
+            .tell(Payload::<32>::new(0, instance))
+            .await
+            .expect("tell");
+        shared.handled_by(instance).await;
+    }
+    let elapsed = t0.elapsed();
+    drop(child);
+    stop_all(&[parent]).await;
+    assert_eq!(shared.built(), restarts + 1, "instances started");
+    elapsed
 }

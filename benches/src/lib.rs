@@ -23,19 +23,26 @@
 //! - [`actix_peer`]: actix, `try_send` with a yield when the mailbox is
 //!   full; it needs its own single-thread `actix_rt::System`.
 //!
+//! The restart workload (`restart` in [`tokio_base`], [`maiko_now`] and
+//! [`kameo_peer`]) measures the cost of one restart: a poison event makes
+//! the one actor's handler fail, the actor is rebuilt, and the span ends
+//! when the normal event sent right after it has been handled by the new
+//! instance; [`Restarts`] and [`Fragile`] are its shared pieces.
+//!
 //! All workloads except actix run on whatever tokio runtime they are called
 //! from: the benchmarks and the report use a current-thread runtime and a
 //! multi-thread runtime with 2 workers.
 
 use std::{
+    fmt,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Notify, oneshot, watch};
 
 #[macro_use]
 mod maiko_workloads;
@@ -71,6 +78,17 @@ pub const LANES: u8 = 4;
 /// 1, 2 or 4 brokers of one supervisor.
 pub const BROKER_COUNTS: [u8; 3] = [1, 2, 4];
 
+/// Restarts per run of the restart workload.
+pub const RESTARTS: u64 = 200;
+
+/// The window of the restart budget in the restart workload (maiko's
+/// `within`, kameo's `restart_limit`); the budget itself is `u32::MAX`
+/// restarts, so it never runs out.
+pub const RESTART_WINDOW: Duration = Duration::from_millis(100);
+
+/// The sequence number that marks the poison event of the restart workload.
+const POISON_SEQ: u64 = u64::MAX;
+
 /// An event of `N` bytes: byte 0 is its topic, bytes 1..9 its sequence
 /// number. Sent by value through tokio channels and peers' mailboxes, and as
 /// the event of the maiko supervisors.
@@ -91,6 +109,26 @@ impl<const N: usize> Payload<N> {
     #[inline]
     pub fn topic(&self) -> u8 {
         self.0[0]
+    }
+
+    /// The sequence number.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&self.0[1..9]);
+        u64::from_le_bytes(seq)
+    }
+
+    /// The poison event of the restart workload, on topic 0: handling it
+    /// fails.
+    pub fn poison() -> Self {
+        Self::new(0, POISON_SEQ)
+    }
+
+    /// Whether this is the poison event.
+    #[inline]
+    pub fn is_poison(&self) -> bool {
+        self.seq() == POISON_SEQ
     }
 
     /// The same event moved to another topic (a pipeline stage's output).
@@ -247,6 +285,87 @@ pub async fn finished(rx: oneshot::Receiver<Instant>) -> Instant {
 pub fn share(n: u64, producers: usize, index: usize) -> u64 {
     let producers = producers as u64;
     n / producers + u64::from((index as u64) < n % producers)
+}
+
+/// The failure of a handler of the restart workload: it was handed the
+/// poison event.
+#[derive(Clone, Copy, Debug)]
+pub struct Poisoned;
+
+impl fmt::Display for Poisoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("handed the poison event")
+    }
+}
+
+impl std::error::Error for Poisoned {}
+
+/// The shared side of the restart workload: numbers every instance of the
+/// actor built (0 for the first), and signals each normal event handled
+/// with the number of the instance that handled it.
+#[derive(Debug, Default)]
+pub struct Restarts {
+    built: AtomicU64,
+    handled_by: AtomicU64,
+    handled: Notify,
+}
+
+impl Restarts {
+    /// A fresh count: nothing built yet.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// How many instances were built.
+    pub fn built(&self) -> u64 {
+        self.built.load(Ordering::Acquire)
+    }
+
+    /// Wait until the next normal event has been handled.
+    ///
+    /// # Panics
+    ///
+    /// Unless instance number `instance` handled it.
+    pub async fn handled_by(&self, instance: u64) {
+        self.handled.notified().await;
+        let by = self.handled_by.load(Ordering::Acquire);
+        assert_eq!(by, instance, "the event was handled by another instance");
+    }
+}
+
+/// The state of one instance of the restart workload's actor: its number.
+#[derive(Debug)]
+pub struct Fragile {
+    instance: u64,
+    restarts: Arc<Restarts>,
+}
+
+impl Fragile {
+    /// A new instance, numbered after the ones built before it.
+    pub fn new(restarts: &Arc<Restarts>) -> Self {
+        Self {
+            instance: restarts.built.fetch_add(1, Ordering::AcqRel),
+            restarts: Arc::clone(restarts),
+        }
+    }
+
+    /// Handle `event`: fail on the poison, otherwise signal that this
+    /// instance handled it.
+    ///
+    /// # Errors
+    ///
+    /// [`Poisoned`] on the poison event.
+    #[inline]
+    pub fn handle(&self, event: &Payload<32>) -> Result<(), Poisoned> {
+        if event.is_poison() {
+            return Err(Poisoned);
+        }
+        self.restarts
+            .handled_by
+            .store(self.instance, Ordering::Release);
+        self.restarts.handled.notify_one();
+        Ok(())
+    }
 }
 
 /// How a backlog is handled in the drain workload.

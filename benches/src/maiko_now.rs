@@ -2,9 +2,9 @@
 
 maiko_workloads!(maiko);
 
-use maiko::{ShutdownGroup, SupervisorHandle};
+use maiko::{ActorOutcome, RestartPolicy, ShutdownGroup, SupervisorHandle};
 
-use crate::{DrainMode, LANES};
+use crate::{DrainMode, Fragile, LANES, RESTART_WINDOW, Restarts};
 
 /// Broker names, by index: lane `i` of [`Lane<B>`] is routed by broker
 /// `i % B`, so with one broker every lane is on `"default"`.
@@ -235,6 +235,66 @@ pub async fn drain_phases(pending: u64) -> (Duration, Duration, maiko::ShutdownR
     let t2 = Instant::now();
     drop(sup);
     (t1 - t0, t2 - t1, report)
+}
+
+/// The actor of the restart workload: its handler fails on the poison event
+/// (the default `on_error` propagates the error, which fails the actor).
+struct FragileActor(Fragile);
+
+impl Actor for FragileActor {
+    type Event = Payload<32>;
+
+    async fn handle_event(&mut self, envelope: &Envelope<Payload<32>>) -> maiko::Result {
+        self.0
+            .handle(envelope.event())
+            .map_err(maiko::Error::external)
+    }
+}
+
+/// The cost of a restart: one actor registered with `add_restartable`
+/// (a budget of `u32::MAX` restarts within [`RESTART_WINDOW`], so it never
+/// runs out; no backoff; `retry_event(0)`, so the failed event is not
+/// handed to the new instance). Measured over `restarts` restarts: send the
+/// poison event, then a normal event, and wait until the instance built
+/// after the failure has handled the normal one.
+///
+/// # Panics
+///
+/// If a normal event was handled by another instance than the one built
+/// after the poison before it, or the shutdown report does not show the
+/// actor completed after `restarts` restarts.
+pub async fn restart(restarts: u64) -> Duration {
+    let shared = Restarts::new();
+    let mut sup = Sup::<32>::new(config(CAPACITY));
+    let policy = RestartPolicy::on_failure()
+        .max_restarts(u32::MAX)
+        .within(RESTART_WINDOW)
+        .retry_event(0);
+    let for_factory = Arc::clone(&shared);
+    sup.add_restartable(
+        "fragile",
+        move |_| FragileActor(Fragile::new(&for_factory)),
+        [ByteTopic(0)],
+        policy,
+    )
+    .expect("add the restartable actor");
+    sup.start().await.expect("start");
+    // The first instance is up once it has handled an event (not measured).
+    sup.send(Payload::new(0, 0)).await.expect("send");
+    shared.handled_by(0).await;
+    let t0 = Instant::now();
+    for instance in 1..=restarts {
+        sup.send(Payload::poison()).await.expect("send");
+        sup.send(Payload::new(0, instance)).await.expect("send");
+        shared.handled_by(instance).await;
+    }
+    let elapsed = t0.elapsed();
+    let report = sup.shutdown().await;
+    let actor = report.actor("fragile").expect("the actor's report");
+    assert_eq!(actor.outcome, ActorOutcome::Completed, "{report}");
+    assert_eq!(u64::from(actor.restarts), restarts, "{report}");
+    assert_eq!(shared.built(), restarts + 1, "instances built");
+    elapsed
 }
 
 /// A monitor that implements none of [`maiko::monitoring::Monitor`]'s

@@ -12,8 +12,8 @@ use tokio::{
 };
 
 use crate::{
-    CAPACITY, Done, DrainMode, Go, LANES, Payload, Ready, SCALING_TOPICS, Start, Tally, finished,
-    share,
+    CAPACITY, Done, DrainMode, Fragile, Go, LANES, Payload, Ready, Restarts, SCALING_TOPICS, Start,
+    Tally, finished, share,
 };
 
 /// A task that counts `expect` events from `rx`.
@@ -326,4 +326,45 @@ pub async fn queued_event_bytes(pending: u64, live_bytes: fn() -> usize) -> f64 
     drop(tx);
     task.await.expect("consumer");
     (after as f64 - before as f64) / pending as f64
+}
+
+/// The restart baseline, the cheapest restart there is: one task that, when
+/// handling an event fails, drops its state and builds a new one, and goes
+/// on reading the same channel. Measured over `restarts` restarts: send the
+/// poison event, then a normal event, and wait until the new state has
+/// handled the normal one.
+///
+/// # Panics
+///
+/// If a normal event was handled by another state than the one built after
+/// the poison before it.
+pub async fn restart(restarts: u64) -> Duration {
+    let shared = Restarts::new();
+    let (tx, mut rx) = mpsc::channel::<Payload<32>>(CAPACITY);
+    let for_task = Arc::clone(&shared);
+    let task = tokio::spawn(async move {
+        let mut state = Fragile::new(&for_task);
+        while let Some(event) = rx.recv().await {
+            if state.handle(&event).is_err() {
+                drop(state);
+                state = Fragile::new(&for_task);
+            }
+        }
+    });
+    // The first state is up once it has handled an event (not measured).
+    tx.send(Payload::new(0, 0)).await.expect("task alive");
+    shared.handled_by(0).await;
+    let t0 = Instant::now();
+    for instance in 1..=restarts {
+        tx.send(Payload::poison()).await.expect("task alive");
+        tx.send(Payload::new(0, instance))
+            .await
+            .expect("task alive");
+        shared.handled_by(instance).await;
+    }
+    let elapsed = t0.elapsed();
+    drop(tx);
+    task.await.expect("task");
+    assert_eq!(shared.built(), restarts + 1, "states built");
+    elapsed
 }

@@ -9,6 +9,9 @@ use maiko_benches::{
     ractor_peer, tokio_base, two_workers,
 };
 
+/// Restarts per run of the restart workloads in these tests.
+const RESTARTS: u64 = 50;
+
 const N: u64 = 2_000;
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
@@ -112,4 +115,14 @@ fn actix_workloads_complete() {
     let system = actix_peer::system();
     actix_peer::one_to_one::<32>(&system, N);
     actix_peer::fan_out(&system, N, 4);
+}
+
+/// The restart workload: each run checks that every normal event after a
+/// poison was handled by the instance built after that poison, and that
+/// exactly one instance was built per restart.
+#[test]
+fn restart_workloads_complete() {
+    on_both(|| tokio_base::restart(RESTARTS));
+    on_both(|| maiko_now::restart(RESTARTS));
+    on_both(|| kameo_peer::restart(RESTARTS));
 }

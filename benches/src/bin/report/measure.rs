@@ -6,7 +6,10 @@ use std::{fmt::Write as _, future::Future, time::Duration};
 use maiko_benches::{BACKLOG, DrainMode, actix_peer, current_thread, median, two_workers};
 use tokio::runtime::Runtime;
 
-use crate::tables::{ACTIX, Row, Table};
+use crate::{
+    render::fmt_ratio,
+    tables::{ACTIX, Row, Table},
+};
 
 /// The two runtimes, as table columns.
 pub const FLAVORS: [&str; 2] = ["1 thread", "2 workers"];
@@ -80,6 +83,19 @@ fn record(table: &mut Table, row: Row) {
         .map(|v| v.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")));
     progress(&table.key, row.system, cells, Some(table.unit));
     table.rows.push(row);
+}
+
+/// Print the ratio column of `table` (as its `ratios` say) for each row but
+/// the reference, one progress line each.
+pub fn print_ratios(table: &Table) {
+    let header = table.ratios.header();
+    for row in &table.rows {
+        if row.system == table.ratios.reference() {
+            continue;
+        }
+        let cells = [0, 1].map(|flavor| fmt_ratio(table.shown_ratio(row.system, flavor)));
+        progress(&table.key, &format!("{header} {}", row.system), cells, None);
+    }
 }
 
 /// Measure one workload on both runtimes, add a row.

@@ -7,11 +7,11 @@
 use std::fmt::Display;
 
 use maiko_benches::{
-    BACKLOG, BROKER_COUNTS, LANES, actix_peer, kameo_peer, maiko_now, maiko_old, ractor_peer,
-    tokio_base,
+    BACKLOG, BROKER_COUNTS, LANES, RESTARTS, actix_peer, kameo_peer, maiko_now, maiko_old,
+    ractor_peer, tokio_base,
 };
 
-use crate::measure::{Bench, measure, measure_actix, measure_drain};
+use crate::measure::{Bench, measure, measure_actix, measure_drain, print_ratios};
 
 /// Events per throughput run.
 pub const EVENTS: u64 = 20_000;
@@ -63,6 +63,7 @@ pub const DRAIN: &str = "drain";
 const SCALING: &str = "scaling";
 const LANES_KEY: &str = "lanes";
 const BRIDGED_PIPELINE: &str = "bridged_pipeline";
+const RESTART: &str = "restart";
 
 /// A table's key: `workload/size`.
 pub fn key(workload: &str, size: impl Display) -> String {
@@ -221,6 +222,7 @@ pub fn all(bench: &Bench) -> Vec<Table> {
     let mut tables = throughput(bench);
     tables.extend(topology(bench));
     tables.extend(stops(bench));
+    tables.push(restart(bench));
     tables.extend(scaling(bench));
     tables
 }
@@ -512,6 +514,43 @@ fn stops(bench: &Bench) -> Vec<Table> {
     });
     tables.push(t);
     tables
+}
+
+/// The cost of one restart: maiko's `add_restartable` against kameo's
+/// supervised restart and a tokio task rebuilding its state in place.
+fn restart(bench: &Bench) -> Table {
+    let r = bench.repeats;
+    let mut t = Table::new(
+        key(RESTART, RESTARTS),
+        format!("Restart: one actor failing and rebuilt, {RESTARTS} restarts"),
+        "ns/restart",
+        "Per restart: send a poison event, which makes the handler fail, then a normal \
+         event, and wait until the new instance has handled the normal one (the failure, \
+         the rebuild and the first event handled). maiko: `add_restartable` with \
+         `RestartPolicy::on_failure().max_restarts(u32::MAX)`, no backoff, `retry_event(0)`; \
+         the handler returns an error that the default `on_error` propagates. kameo: a \
+         child spawned with `supervise` under a parent actor, `RestartPolicy::Transient`, \
+         `restart_limit(u32::MAX, …)`, the handler's `Err` reply failing it through \
+         `on_panic`. Both keep the mailbox across the restart. tokio: one task that drops \
+         its state and builds a new one in place, on the same channel, the cheapest \
+         restart there is.",
+    );
+    measure(bench, &mut t, MAIKO, RESTARTS, r, || {
+        maiko_now::restart(RESTARTS)
+    });
+    measure(
+        bench,
+        &mut t,
+        "tokio task, state rebuilt in place",
+        RESTARTS,
+        r,
+        || tokio_base::restart(RESTARTS),
+    );
+    measure(bench, &mut t, "kameo 0.22, supervised", RESTARTS, r, || {
+        kameo_peer::restart(RESTARTS)
+    });
+    print_ratios(&t);
+    t
 }
 
 fn scaling(bench: &Bench) -> Vec<Table> {
