@@ -9,8 +9,10 @@
 //! 2. Every actor registered on this supervisor has an entry in `actors`
 //!    from its registration on, so the live figures and the report see it:
 //!    its cell, or, once it was stopped from outside and its task ended,
-//!    its report (the cell is let go, so that actors added and stopped
-//!    without end keep only their reports).
+//!    its report (the cell is let go). Of the actors stopped from outside,
+//!    the last [`KEEP_STOPPED`] keep a report of their own; older ones are
+//!    folded into one entry with their summed counts, so that a supervisor
+//!    that adds and stops actors without end keeps its memory flat.
 //! 3. The report is stored once, after every task of this supervisor has
 //!    ended or been aborted and joined (see [`ReportSlot`]).
 
@@ -22,7 +24,10 @@ use std::sync::{
 use parking_lot::Mutex;
 
 use super::{cell::ActorCell, slot::ReportSlot};
-use crate::{ActorFigures, ActorReport, ActorState, ShutdownReport};
+use crate::{ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, ShutdownReport};
+
+/// How many actors stopped from outside keep a report entry of their own.
+pub(crate) const KEEP_STOPPED: usize = 1024;
 
 /// One actor in the books.
 #[derive(Debug)]
@@ -39,6 +44,9 @@ pub(crate) struct Books {
     rejected: AtomicU64,
     /// Every actor registered on this supervisor, in order.
     actors: Mutex<Vec<Entry>>,
+    /// Actors stopped from outside beyond the last [`KEEP_STOPPED`]: how
+    /// many, and their summed report.
+    folded: Mutex<Option<(u64, ActorReport)>>,
     report: Arc<ReportSlot<ShutdownReport>>,
 }
 
@@ -47,6 +55,7 @@ impl Books {
         Self {
             rejected: AtomicU64::new(0),
             actors: Mutex::new(Vec::new()),
+            folded: Mutex::new(None),
             report: Arc::new(ReportSlot::new()),
         }
     }
@@ -89,19 +98,31 @@ impl Books {
         {
             *entry = Entry::Retired(report.clone());
         }
+        let stopped = actors
+            .iter()
+            .filter(|entry| matches!(entry, Entry::Retired(_)))
+            .count();
+        if stopped > KEEP_STOPPED
+            && let Some(oldest) = actors
+                .iter()
+                .position(|entry| matches!(entry, Entry::Retired(_)))
+            && let Entry::Retired(old) = actors.remove(oldest)
+        {
+            fold(&mut self.folded.lock(), old);
+        }
         report
     }
 
     /// Every actor's report, in the order they were registered (the live
     /// ones' tasks must have ended or been aborted and joined).
     pub(crate) fn reports(&self, deadline_hit: bool) -> Vec<ActorReport> {
-        self.actors
-            .lock()
-            .iter()
-            .map(|entry| match entry {
+        let folded = self.folded.lock().as_ref().map(|(_, report)| report.clone());
+        folded
+            .into_iter()
+            .chain(self.actors.lock().iter().map(|entry| match entry {
                 Entry::Live(cell) => cell.report(deadline_hit),
                 Entry::Retired(report) => report.clone(),
-            })
+            }))
             .collect()
     }
 
@@ -126,5 +147,37 @@ impl Books {
     /// Where the report goes.
     pub(crate) fn report(&self) -> &Arc<ReportSlot<ShutdownReport>> {
         &self.report
+    }
+}
+
+/// Add the report of an actor stopped from outside to the folded entry of
+/// the older ones: counts and restarts summed, the first failure kept.
+fn fold(folded: &mut Option<(u64, ActorReport)>, report: ActorReport) {
+    let (n, sum) = folded.get_or_insert_with(|| {
+        let mut empty = report.clone();
+        empty.routed = 0;
+        empty.handled = 0;
+        empty.dropped = 0;
+        empty.lost = 0;
+        empty.abandoned = 0;
+        empty.interrupted = 0;
+        empty.over_capacity = 0;
+        empty.restarts = 0;
+        empty.outcome = ActorOutcome::Completed;
+        empty.stuck_in = None;
+        (0, empty)
+    });
+    *n += 1;
+    sum.actor = ActorId::new(&format!("({n} earlier actors stopped while running)"));
+    sum.routed += report.routed;
+    sum.handled += report.handled;
+    sum.dropped += report.dropped;
+    sum.lost += report.lost;
+    sum.abandoned += report.abandoned;
+    sum.interrupted += report.interrupted;
+    sum.over_capacity += report.over_capacity;
+    sum.restarts += report.restarts;
+    if sum.outcome == ActorOutcome::Completed {
+        sum.outcome = report.outcome;
     }
 }
