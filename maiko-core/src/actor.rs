@@ -17,13 +17,24 @@ use crate::{Envelope, Error, Event, Result, StepAction};
 ///
 /// An error from `handle_event` or `step` goes to [`on_error`](Self::on_error),
 /// and so does a panic in them, as [`Error::Panicked`] with the panic's
-/// message. `on_error` propagates it by default: the actor then fails for
-/// good, the rest of its mailbox (and whatever is routed to it later) is
-/// counted as lost, `on_shutdown` still runs, and
-/// [`Supervisor::stop`](crate::Supervisor::stop) reports the failure. By
-/// default an actor failing for good also stops its supervisor, which
-/// drains everything else (see
-/// [`SupervisorConfig::with_stop_on_failure`](crate::SupervisorConfig::with_stop_on_failure)).
+/// message. `on_error` propagates it by default, and then the actor fails:
+///
+/// - the event whose handler failed is not handled: it counts as lost, and
+///   is a dead letter ([`DeadReason::Failed`](crate::DeadReason::Failed),
+///   see [`Supervisor::dead_letters`](crate::Supervisor::dead_letters));
+/// - an actor registered with
+///   [`add_restartable`](crate::Supervisor::add_restartable) is rebuilt
+///   (this instance's `on_shutdown` runs, the factory builds a new one
+///   with the same mailbox, which gets the failed event first), within its
+///   [`RestartPolicy`](crate::RestartPolicy)'s budget;
+/// - otherwise (or with the budget exhausted) it fails for good: the rest
+///   of its mailbox, and whatever is routed to it later, counts as lost
+///   (dead letters, [`DeadReason::ActorFailed`](crate::DeadReason::ActorFailed)),
+///   `on_shutdown` still runs, and
+///   [`Supervisor::stop`](crate::Supervisor::stop) reports the failure. By
+///   default an actor failing for good also stops its supervisor, which
+///   drains everything else (see
+///   [`SupervisorConfig::with_stop_on_failure`](crate::SupervisorConfig::with_stop_on_failure)).
 ///
 /// # Examples
 ///
@@ -93,8 +104,10 @@ pub trait Actor: Send + 'static {
     ///
     /// # Errors
     ///
-    /// An error fails the actor before it started: its mailbox is counted as
-    /// lost and `on_shutdown` does not run.
+    /// An error (or a panic) is a failure: a restartable actor is rebuilt
+    /// as after any failure; otherwise the actor fails before it started,
+    /// its mailbox is counted as lost (dead letters) and this instance's
+    /// `on_shutdown` does not run.
     fn on_start(&mut self) -> impl Future<Output = Result> + Send {
         async { Ok(()) }
     }
@@ -116,7 +129,9 @@ pub trait Actor: Send + 'static {
     /// A panic in `handle_event` or `step` arrives here as
     /// [`Error::Panicked`]. Swallowing it keeps the actor running with its
     /// state as the panic left it, and counts the event as handled; a
-    /// panic in `on_error` itself fails the actor.
+    /// panic in `on_error` itself fails the actor. An event counts as
+    /// handled only when its handler returned `Ok` or this swallowed the
+    /// error.
     ///
     /// # Errors
     ///

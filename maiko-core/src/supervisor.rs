@@ -46,6 +46,17 @@ use crate::{
 /// Topics may name several brokers ([`Topic::broker`]); to stop several
 /// supervisors as one, add them to a [`ShutdownGroup`](crate::ShutdownGroup).
 ///
+/// # Faults while running
+///
+/// A failing actor (see [`Actor`]'s docs) is rebuilt if it was registered
+/// with [`add_restartable`](Self::add_restartable); one that fails for good
+/// stops the supervisor by default
+/// ([`SupervisorConfig::with_stop_on_failure`]). Every copy of an event that
+/// a subscriber will never handle can be taken back with
+/// [`dead_letters`](Self::dead_letters). Actors can be added and stopped
+/// while it runs, through a handle
+/// ([`SupervisorHandle::add_actor`], [`SupervisorHandle::stop_actor`]).
+///
 /// # Examples
 ///
 /// ```

@@ -116,7 +116,11 @@ impl Books {
     /// Every actor's report, in the order they were registered (the live
     /// ones' tasks must have ended or been aborted and joined).
     pub(crate) fn reports(&self, deadline_hit: bool) -> Vec<ActorReport> {
-        let folded = self.folded.lock().as_ref().map(|(_, report)| report.clone());
+        let folded = self
+            .folded
+            .lock()
+            .as_ref()
+            .map(|(_, report)| report.clone());
         folded
             .into_iter()
             .chain(self.actors.lock().iter().map(|entry| match entry {
