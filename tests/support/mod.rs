@@ -22,6 +22,7 @@
 // only a part.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod overflow;
 pub mod stress;
 
