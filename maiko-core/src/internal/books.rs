@@ -89,8 +89,22 @@ impl Books {
 
     /// The actor of `cell` was stopped from outside and its task has
     /// ended: keep its report and let the cell go. Returns the report.
+    ///
+    /// A routing loop adds the copies it delivered to `routed` once per run
+    /// (see `broker::RoutedRun`), which may come after the actor handled
+    /// them and ended; but once the task has ended normally, every copy
+    /// delivered to its mailbox was settled there, and no more can be
+    /// (its mailbox is closed, and it is retired), so `routed` is the sum
+    /// of the outcomes.
     pub(crate) fn retire(&self, cell: &Arc<ActorCell>) -> ActorReport {
-        let report = cell.report(false);
+        let mut report = cell.report(false);
+        if cell.has_ended() {
+            report.routed = report.handled
+                + report.dropped
+                + report.lost
+                + report.abandoned
+                + report.interrupted;
+        }
         let mut actors = self.actors.lock();
         if let Some(entry) = actors
             .iter_mut()

@@ -265,7 +265,7 @@ impl<E> Drop for Copies<'_, E> {
     fn drop(&mut self) {
         for position in self.settled..self.len() {
             let subscriber = &self.subscribers[self.index(position)];
-            if is_own(self.own, subscriber) {
+            if is_own(self.own, subscriber) || subscriber.cell.is_retired() {
                 tracker::settle(self.mail, Settled::NotMeant);
             } else {
                 let cell = &subscriber.cell;
@@ -550,8 +550,13 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
 
     /// Settle a copy meant for an actor whose mailbox no longer takes
     /// events: lost if it failed, abandoned if the deadline closed it, and
-    /// not routed at all if it stopped itself (it unsubscribed).
+    /// not routed at all if it stopped itself or was stopped from outside
+    /// (it unsubscribed; a table from before may still name it).
     fn undeliverable(&self, cell: &ActorCell, shared: &Shared, mail: &Mail<E>) {
+        if cell.is_retired() {
+            tracker::settle(mail, Settled::NotMeant);
+            return;
+        }
         match cell.status() {
             Status::Failed => {
                 cell.counters.lost(1, Stage::Broker);

@@ -393,11 +393,12 @@ impl<E: Event, T: Topic<E>> Running<E, T> {
         }
         let ended = cell.retire().ok_or_else(not_running)?;
         self.roster.subscribers.remove(position);
-        // Actors that ended on their own leave the table here too, so that
-        // it does not grow with actors that come and go.
+        // Actors that stopped themselves leave the table here too, so that
+        // it does not grow with actors that come and go. One that failed
+        // for good stays: what is routed to it is lost, and a dead letter.
         self.roster
             .subscribers
-            .retain(|(subscriber, _)| !subscriber.cell.has_ended());
+            .retain(|(subscriber, _)| !subscriber.cell.has_ended() || subscriber.cell.has_failed());
         self.board.publish(self.roster.routes());
         Ok((cell, ended))
     }
