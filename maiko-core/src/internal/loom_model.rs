@@ -1,4 +1,4 @@
-//! Model check of the stop-gate protocol with loom.
+//! Model check of the stop-gate protocol and of the routing board with loom.
 //!
 //! Run with
 //!
@@ -33,6 +33,42 @@
 //! atomic comes from `loom::sync::atomic` (see [`super::sync`]), so loom
 //! explores the shipped compare-and-swap loops and their orderings.
 //!
+//! ## The routing board
+//!
+//! Scenarios 5 and 6 check the [`Board`] the routing loops read their table
+//! from, the real one (its atomic and its mutex are loom's here too).
+//!
+//! Scenario 5 runs four threads: an adder, which registers an actor the way
+//! [`Intake::admit`](super::coordinator::Intake::admit) does (under the
+//! intake's lock, if no stop was requested, publish a table with the new
+//! actor and send its spawn) and, once that returned `Ok`, publishes an
+//! event; a publisher whose event races the add; a closer, which requests
+//! the stop, closes the intake and collects the spawns sent before; and a
+//! routing loop, which refreshes its table after each event it receives. In
+//! every interleaving within a preemption bound (see [`BOARD_BOUND`]) it
+//! checks that:
+//!
+//! - the event published after the add returned `Ok` is routed with a
+//!   table that holds the new actor;
+//! - an add that returned `Ok` is among the spawns the closer collects, and
+//!   an add that was refused published no table and sent no spawn;
+//! - the racing event is routed exactly once, with either table;
+//! - the routing loop never goes back to an older table, and every thread
+//!   ends.
+//!
+//! The intake is a copy of the coordinator's (same lock, same checks, same
+//! order), since the real one takes a supervisor's `Shared`; the stop flag
+//! is the real gate's state. The spawns travel on tokio's unbounded channel,
+//! as in the runtime: every send happens under the intake's lock and every
+//! receive after the close took it, so loom sees their order through that
+//! lock. The routing loop's stage-1 channel is a small unbounded one on
+//! loom's `Mutex` and `Condvar`, for the reason given below.
+//!
+//! Scenario 6 publishes two tables (an actor added, then removed) while a
+//! reader refreshes twice, and checks that the reader never takes a table
+//! older than one it already had and that a refresh after both publishes
+//! gives the newest.
+//!
 //! # Why the channel is a model
 //!
 //! loom only sees the synchronisation that goes through its own types. The
@@ -63,7 +99,7 @@
 //!
 //! # The in-band marker
 //!
-//! The last test runs a variant where the closer sends a "stop" marker down
+//! Scenario 4 runs a variant where the closer sends a "stop" marker down
 //! the channel instead of closing it, and shows that loom finds an accepted
 //! event landing after the marker. It needs a gate that closes with events
 //! in flight (strict mode, or the deadline): a gate that closes by count can
@@ -79,8 +115,13 @@ use loom::{
     sync::{Condvar, Mutex, MutexGuard},
     thread,
 };
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender, error::TryRecvError};
 
-use super::gate::{CLOSED, Gate, Origin};
+use super::{
+    board::Board,
+    gate::{CLOSED, Gate, OPEN, Origin},
+    sync::Mutex as SyncMutex,
+};
 
 /// The drain hop limit of the modelled gate (the default's order).
 const HOP_LIMIT: u32 = 32;
@@ -668,4 +709,325 @@ fn an_in_band_stop_marker_can_overtake_an_accepted_event() {
         message.contains("accepted event lost"),
         "loom failed for another reason: {message}"
     );
+}
+
+/// The subscriber in the routing table from the start.
+const FIRST: u32 = 1;
+/// The subscriber the adder registers.
+const NEW: u32 = 2;
+/// The event the adder publishes once its add returned `Ok`.
+const AFTER_ADD: u32 = 10;
+/// The event of the publisher racing the add.
+const RACING: u32 = 11;
+
+/// A routing table: who is subscribed, and which table it is (the
+/// generation counts the publishes that made it).
+#[derive(Debug)]
+struct Table {
+    generation: u32,
+    subscribers: Vec<u32>,
+}
+
+impl Table {
+    fn new(generation: u32, subscribers: &[u32]) -> Self {
+        Self {
+            generation,
+            subscribers: subscribers.to_vec(),
+        }
+    }
+
+    fn has(&self, subscriber: u32) -> bool {
+        self.subscribers.contains(&subscriber)
+    }
+}
+
+/// Why an add was refused with `Error::Stopping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AddRefused {
+    /// The coordinator had closed the intake.
+    IntakeClosed,
+    /// A stop was requested; the intake was still open.
+    StopRequested,
+}
+
+/// The coordinator's [`Intake`](super::coordinator::Intake): the same lock,
+/// the same checks and the same order (a registration sends its spawn under
+/// the lock after checking for a stop; `close` drops the sender under it).
+/// The spawn is the id of the registered subscriber.
+struct Intake {
+    sender: SyncMutex<Option<UnboundedSender<u32>>>,
+}
+
+impl Intake {
+    fn new() -> (Self, UnboundedReceiver<u32>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let intake = Self {
+            sender: SyncMutex::new(Some(sender)),
+        };
+        (intake, receiver)
+    }
+
+    /// `Intake::admit`, with the gate's state for `is_stopping`.
+    fn admit(&self, gate: &Gate, register: impl FnOnce() -> u32) -> Result<(), AddRefused> {
+        let sender = self.sender.lock();
+        let Some(sender) = sender.as_ref() else {
+            return Err(AddRefused::IntakeClosed);
+        };
+        if gate.state() != OPEN {
+            return Err(AddRefused::StopRequested);
+        }
+        let spawn = register();
+        sender
+            .send(spawn)
+            .expect("the closer receives after the close");
+        Ok(())
+    }
+
+    fn close(&self) {
+        self.sender.lock().take();
+    }
+}
+
+/// What reaches the routing loop of scenario 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    Event(u32),
+    /// The adder was refused and publishes nothing; it says so, so that the
+    /// routing loop knows when to end.
+    AddRefused,
+}
+
+/// The stage-1 channel of scenario 5: unbounded, never closed.
+struct Lane {
+    state: Mutex<LaneState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct LaneState {
+    queue: VecDeque<Note>,
+    waiting: usize,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(LaneState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn send(&self, note: Note) {
+        let mut state = self.state.lock().unwrap();
+        state.queue.push_back(note);
+        if state.waiting > 0 {
+            self.changed.notify_one();
+        }
+    }
+
+    fn recv(&self) -> Note {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if let Some(note) = state.queue.pop_front() {
+                return note;
+            }
+            state.waiting += 1;
+            state = self.changed.wait(state).unwrap();
+            state.waiting -= 1;
+        }
+    }
+}
+
+/// What the threads of scenario 5 share.
+struct Routing {
+    gate: Gate,
+    intake: Intake,
+    board: Board<Table>,
+    lane: Lane,
+}
+
+/// Preemption bound of scenario 5. Its four threads take the intake's, the
+/// board's and the lane's locks; the full search takes about four minutes,
+/// four preemptions take about twenty seconds and reach every outcome.
+const BOARD_BOUND: Option<usize> = Some(4);
+
+/// Scenario 5: an actor is added (its table published on the board under
+/// the intake's lock) while another publisher publishes and a stop request
+/// closes the intake; the routing loop refreshes its table after each
+/// receive.
+#[test]
+fn a_table_swap_racing_a_publish_and_a_close_loses_nothing() {
+    let seen = Seen::default();
+    let record = seen.clone();
+    explore(BOARD_BOUND, move || {
+        let (intake, mut arrivals) = Intake::new();
+        let world = Arc::new(Routing {
+            gate: Gate::new(HOP_LIMIT, false),
+            intake,
+            board: Board::new(Table::new(0, &[FIRST])),
+            lane: Lane::new(),
+        });
+
+        let adder = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || {
+                let added = world.intake.admit(&world.gate, || {
+                    world.board.publish(Table::new(1, &[FIRST, NEW]));
+                    NEW
+                });
+                // The adder's publish starts once the add returned.
+                let note = match added {
+                    Ok(()) => Note::Event(AFTER_ADD),
+                    Err(_) => Note::AddRefused,
+                };
+                world.lane.send(note);
+                added
+            })
+        };
+        let publisher = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || world.lane.send(Note::Event(RACING)))
+        };
+        let closer = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || {
+                world.gate.request_stop();
+                world.intake.close();
+                let mut collected = Vec::new();
+                loop {
+                    match arrivals.try_recv() {
+                        Ok(spawn) => collected.push(spawn),
+                        Err(TryRecvError::Disconnected) => break collected,
+                        Err(TryRecvError::Empty) => panic!("the intake is closed"),
+                    }
+                }
+            })
+        };
+
+        // The routing loop, on the model's main thread: a batch of one, the
+        // table refreshed after it was received.
+        let mut table = world.board.load();
+        let mut routed = Vec::new();
+        for _ in 0..2 {
+            let note = world.lane.recv();
+            let before = table.value.generation;
+            world.board.refresh(&mut table);
+            assert!(
+                table.value.generation >= before,
+                "the routing loop went back from table {before} to table {}",
+                table.value.generation
+            );
+            if let Note::Event(id) = note {
+                routed.push((id, table.value.has(NEW)));
+            }
+        }
+
+        let added = adder.join().unwrap();
+        publisher.join().unwrap();
+        let collected = closer.join().unwrap();
+
+        let routings = |event: u32| -> Vec<bool> {
+            routed
+                .iter()
+                .filter(|&&(id, _)| id == event)
+                .map(|&(_, with_new)| with_new)
+                .collect()
+        };
+        let racing = routings(RACING);
+        assert_eq!(
+            racing.len(),
+            1,
+            "the racing event was routed {} times",
+            racing.len()
+        );
+        let last = world.board.load();
+        match added {
+            Ok(()) => {
+                assert_eq!(
+                    routings(AFTER_ADD),
+                    [true],
+                    "the event published after the add returned Ok was not routed to the new actor"
+                );
+                assert_eq!(
+                    collected,
+                    [NEW],
+                    "an actor added with Ok was lost at the close"
+                );
+                assert!(last.value.has(NEW), "the added actor left the table");
+                record.saw(if racing[0] {
+                    "added, racing event routed with it"
+                } else {
+                    "added, racing event routed without it"
+                });
+            }
+            Err(refused) => {
+                assert!(routings(AFTER_ADD).is_empty(), "a refused adder published");
+                assert!(
+                    collected.is_empty(),
+                    "a refused add reached the coordinator"
+                );
+                assert_eq!(last.value.generation, 0, "a refused add published a table");
+                assert!(
+                    routed.iter().all(|&(_, with_new)| !with_new),
+                    "an event was routed to an actor whose add was refused"
+                );
+                record.saw(format!("refused: {refused:?}"));
+            }
+        }
+    });
+    seen.assert_saw(&[
+        "added, racing event routed with it",
+        "added, racing event routed without it",
+        "refused: IntakeClosed",
+        "refused: StopRequested",
+    ]);
+}
+
+/// Scenario 6: an actor is added and then removed (two publishes) while a
+/// routing loop refreshes twice.
+#[test]
+fn a_reader_of_the_board_never_goes_back_and_ends_on_the_newest() {
+    let seen = Seen::default();
+    let record = seen.clone();
+    explore(None, move || {
+        let board = Arc::new(Board::new(Table::new(0, &[FIRST])));
+        let writer = {
+            let board = Arc::clone(&board);
+            thread::spawn(move || {
+                board.publish(Table::new(1, &[FIRST, NEW]));
+                board.publish(Table::new(2, &[FIRST]));
+            })
+        };
+        let reader = {
+            let board = Arc::clone(&board);
+            thread::spawn(move || {
+                let mut table = board.load();
+                let mut generations = vec![table.value.generation];
+                for _ in 0..2 {
+                    board.refresh(&mut table);
+                    generations.push(table.value.generation);
+                }
+                (table, generations)
+            })
+        };
+        writer.join().unwrap();
+        let (mut table, generations) = reader.join().unwrap();
+
+        assert!(
+            generations.is_sorted(),
+            "the reader went back to an older table: {generations:?}"
+        );
+        // The join orders this refresh after both publishes.
+        board.refresh(&mut table);
+        assert_eq!(
+            table.value.generation, 2,
+            "the final refresh missed the newest table"
+        );
+        assert!(
+            !table.value.has(NEW),
+            "the removed actor is still in the table"
+        );
+        record.saw(format!("{generations:?}"));
+    });
+    seen.assert_saw(&["[0, 0, 0]", "[0, 1, 2]", "[0, 2, 2]", "[2, 2, 2]"]);
 }
