@@ -340,3 +340,113 @@ pub async fn fan_out_monitored(n: u64, subscribers: usize) -> Duration {
     setup.noop_monitor().await;
     setup.run().await
 }
+
+/// The long-lived subscriber of the churn workload: counts what it
+/// handles.
+struct Steady(Arc<std::sync::atomic::AtomicU64>);
+
+impl Actor for Steady {
+    type Event = Payload<32>;
+
+    async fn handle_event(&mut self, _envelope: &Envelope<Payload<32>>) -> maiko::Result {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// An actor of one churn cycle: says when it has handled its event.
+struct Transient(Arc<tokio::sync::Notify>);
+
+impl Actor for Transient {
+    type Event = Payload<32>;
+
+    async fn handle_event(&mut self, _envelope: &Envelope<Payload<32>>) -> maiko::Result {
+        self.0.notify_one();
+        Ok(())
+    }
+}
+
+/// Adding and stopping actors while the supervisor runs, for memory: a
+/// started supervisor with one long-lived subscriber of the default topic;
+/// each cycle `i` adds a fresh actor `a{i}` (subscribed to the default
+/// topic) through a handle, publishes one event through the handle, waits
+/// until the fresh actor has handled it, and stops the actor with
+/// `stop_actor`. After cycle `samples[k]` (ascending), once the long-lived
+/// subscriber has handled every event so far, reads `live_bytes` (a
+/// counting allocator's live total); runs `samples.last()` cycles in all
+/// and returns the readings, one per sample.
+///
+/// # Panics
+///
+/// On an error of `add_actor`, `send` or `stop_actor`, a cycle's actor
+/// whose report does not show its one event handled, or a final report
+/// that is not clean and balanced: the long-lived subscriber handled every
+/// event, and the entries of the stopped actors (the last
+/// `KEEP_STOPPED` each, older ones folded into one) sum to one event per
+/// cycle.
+pub async fn churn_bytes(samples: &[u64], live_bytes: fn() -> usize) -> Vec<usize> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    assert!(
+        samples.windows(2).all(|w| w[0] < w[1]),
+        "samples must be ascending"
+    );
+    let cycles = samples.last().copied().unwrap_or(0);
+    let handled = Arc::new(AtomicU64::new(0));
+    let mut sup = Supervisor::<Payload<32>>::new(config(CAPACITY));
+    let steady = Arc::clone(&handled);
+    sup.add_actor("steady", move |_| Steady(steady), [maiko::DefaultTopic])
+        .expect("add the long-lived subscriber");
+    sup.start().await.expect("start");
+    let handle = sup.handle();
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let mut readings = Vec::with_capacity(samples.len());
+    let mut next = samples.iter().copied().peekable();
+    for i in 1..=cycles {
+        let for_actor = Arc::clone(&notify);
+        let id = handle
+            .add_actor(
+                &format!("a{i}"),
+                move |_| Transient(for_actor),
+                [maiko::DefaultTopic],
+            )
+            .await
+            .expect("add_actor");
+        handle.send(Payload::new(0, i)).await.expect("send");
+        notify.notified().await;
+        let report = handle.stop_actor(&id).await.expect("stop_actor");
+        assert_eq!(report.handled, 1, "{report:?}");
+        assert!(report.is_balanced(), "{report:?}");
+        if next.next_if_eq(&i).is_some() {
+            // The long-lived subscriber's mailbox is empty at each reading.
+            while handled.load(Ordering::Relaxed) < i {
+                tokio::task::yield_now().await;
+            }
+            readings.push(live_bytes());
+        }
+    }
+    drop(handle);
+    let report = sup.shutdown().await;
+    assert!(report.is_clean(), "{report}");
+    assert!(report.actors.iter().all(|a| a.is_balanced()), "{report}");
+    let steady = report.actor("steady").expect("the subscriber's report");
+    assert_eq!(steady.handled, cycles, "{report}");
+    let stopped: Vec<_> = report
+        .actors
+        .iter()
+        .filter(|a| a.actor.as_str() != "steady")
+        .collect();
+    let kept = usize::try_from(cycles).map_or(KEEP_STOPPED, |c| c.min(KEEP_STOPPED));
+    let folded = usize::from(cycles > KEEP_STOPPED as u64);
+    assert_eq!(stopped.len(), kept + folded, "entries of stopped actors");
+    assert_eq!(
+        stopped.iter().map(|a| a.handled).sum::<u64>(),
+        cycles,
+        "{report}"
+    );
+    readings
+}
+
+/// How many actors stopped from outside keep a report entry of their own
+/// (maiko's `KEEP_STOPPED`, which is not public).
+const KEEP_STOPPED: usize = 1024;

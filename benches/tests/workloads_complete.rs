@@ -126,3 +126,23 @@ fn restart_workloads_complete() {
     on_both(|| maiko_now::restart(RESTARTS));
     on_both(|| kameo_peer::restart(RESTARTS));
 }
+
+/// Actors added and stopped while running (the churn memory probe, without
+/// a counting allocator): the workload checks each stopped actor's report
+/// and that the final report is clean and balanced. 1,100 cycles go past
+/// the 1024 stopped actors whose reports are kept each, so the folded entry
+/// is checked too.
+#[test]
+fn churn_workload_completes() {
+    for samples in [&[100, 300][..], &[1_100][..]] {
+        for runtime in [current_thread(), two_workers()] {
+            runtime.block_on(async {
+                let readings =
+                    tokio::time::timeout(HANG_GUARD, maiko_now::churn_bytes(samples, || 0))
+                        .await
+                        .expect("workload hung");
+                assert_eq!(readings.len(), samples.len());
+            });
+        }
+    }
+}

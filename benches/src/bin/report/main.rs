@@ -10,7 +10,9 @@
 //! memory with a counting global allocator, and writes `benches/RESULTS.md`
 //! with the figures and the budget targets marked met or not met.
 //!
-//! Options: `--repeats N` (default 11) and `--out PATH`.
+//! Options: `--repeats N` (default 11), `--out PATH`, and `--memory-only`
+//! (run only the memory probes and print their sections of the markdown;
+//! nothing is written).
 //!
 //! Modules: [`alloc`] (the counting allocator), [`memory`] (the memory
 //! probes), [`measure`] (runtimes, medians, progress lines), [`tables`] (the
@@ -38,6 +40,7 @@ use crate::{
 fn main() {
     let mut repeats = 11;
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+    let mut memory_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -49,7 +52,10 @@ fn main() {
                     .expect("--repeats N, N > 0");
             }
             "--out" => out = PathBuf::from(args.next().expect("--out PATH")),
-            other => panic!("unknown argument {other}; options: --repeats N, --out PATH"),
+            "--memory-only" => memory_only = true,
+            other => {
+                panic!("unknown argument {other}; options: --repeats N, --out PATH, --memory-only")
+            }
         }
     }
     if cfg!(debug_assertions) {
@@ -60,7 +66,12 @@ fn main() {
     let load_start = loadavg();
     println!("memory probes (counting allocator on)");
     let memory = memory::memory();
+    let churn = memory::churn();
     alloc::stop_counting();
+    if memory_only {
+        println!("\n{}", render::memory_sections(&memory, &churn));
+        return;
+    }
 
     let bench = Bench::new(repeats);
     progress_header();
@@ -79,6 +90,7 @@ fn main() {
         targets: &targets,
         tables: &tables,
         memory: &memory,
+        churn: &churn,
         instructions: &instructions,
     });
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));

@@ -2,12 +2,15 @@
 
 use std::{fmt::Write as _, time::Duration};
 
-use maiko_benches::{BACKLOG, memory::IDLE_ACTORS};
+use maiko_benches::{
+    BACKLOG,
+    memory::{CHURN_BLOCK, CHURN_CYCLES, CHURN_WARM_UP, IDLE_ACTORS},
+};
 
 use crate::{
     instructions::Count,
     measure::FLAVORS,
-    memory::Memory,
+    memory::{Churn, Memory},
     tables::{
         EVENTS, MAIKO, MAIKO_MONITORED, SCALING_EVENTS, STOP_REPEAT_FACTOR, Table,
         stop_sizes_with_extra_repeats,
@@ -59,6 +62,7 @@ pub struct Run<'a> {
     pub targets: &'a [Target],
     pub tables: &'a [Table],
     pub memory: &'a [Memory],
+    pub churn: &'a Churn,
     pub instructions: &'a [Count],
 }
 
@@ -83,7 +87,7 @@ pub fn render(run: &Run<'_>) -> String {
     machine(&mut s, run);
     targets(&mut s, run.targets);
     instructions(&mut s, run.instructions);
-    memory(&mut s, run.memory);
+    s.push_str(&memory_sections(run.memory, run.churn));
     workloads(&mut s, run.tables);
     s
 }
@@ -145,7 +149,15 @@ fn instructions(s: &mut String, counts: &[Count]) {
     let _ = writeln!(s);
 }
 
-fn memory(s: &mut String, memory: &[Memory]) {
+/// The memory table and the section on adding and stopping actors.
+pub fn memory_sections(memory: &[Memory], churn: &Churn) -> String {
+    let mut s = String::new();
+    memory_table(&mut s, memory);
+    churn_section(&mut s, churn);
+    s
+}
+
+fn memory_table(s: &mut String, memory: &[Memory]) {
     let _ = writeln!(s, "## Memory\n");
     let _ = writeln!(
         s,
@@ -167,6 +179,42 @@ fn memory(s: &mut String, memory: &[Memory]) {
             m.system, m.idle_actor, m.queued_event
         );
     }
+}
+
+fn churn_section(s: &mut String, churn: &Churn) {
+    let _ = writeln!(s, "\n### Adding and stopping actors\n");
+    let _ = writeln!(
+        s,
+        "maiko only: live heap bytes of a running supervisor with one long-lived \
+         subscriber while, {CHURN_CYCLES} times over, an actor with a new name is added \
+         with `SupervisorHandle::add_actor`, one event is published through the handle \
+         and handled by it, and it is stopped with `stop_actor`; read after \
+         {CHURN_WARM_UP} cycles of warm-up and then every {CHURN_BLOCK}. The growth is \
+         the difference from {CHURN_BLOCK} to {CHURN_CYCLES} cycles divided by the actors \
+         added and stopped in between.\n"
+    );
+    let bytes = |cycles| {
+        churn
+            .at(cycles)
+            .map_or_else(|| "n/a".into(), |b| b.to_string())
+    };
+    let _ = writeln!(
+        s,
+        "| live bytes after {CHURN_WARM_UP} | after {CHURN_BLOCK} | after {} | after \
+         {CHURN_CYCLES} | growth per actor added and stopped |\n|---|---|---|---|---|",
+        CHURN_CYCLES / 2
+    );
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} |",
+        bytes(CHURN_WARM_UP),
+        bytes(CHURN_BLOCK),
+        bytes(CHURN_CYCLES / 2),
+        bytes(CHURN_CYCLES),
+        churn
+            .growth_per_actor()
+            .map_or_else(|| "n/a".into(), |g| format!("{g:.1} B")),
+    );
 }
 
 fn workloads(s: &mut String, tables: &[Table]) {
