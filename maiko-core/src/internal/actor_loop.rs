@@ -579,7 +579,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 // while its retries last, a dead letter otherwise.
                 let deferred = cell.take_deferred();
                 let rebuilt = restart(actor, live, cell, protocol, rebuild.as_mut(), error.clone());
-                match rebuilt.await {
+                let failed_for_good = match rebuilt.await {
                     Ok(()) => {
                         let left = match retries {
                             Some((at, left)) if at == settle.next => left,
@@ -589,13 +589,19 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                             retries = Some((settle.next, left - 1));
                             continue;
                         }
+                        None
                     }
-                    Err(failed) => cell.fail(failed),
-                }
+                    Err(failed) => Some(failed),
+                };
                 if deferred {
                     settle.defer();
                 } else {
                     settle.bury(DeadReason::Failed(error));
+                }
+                // After its event's letter, so that it comes before the
+                // letters of the copies the failure makes lost.
+                if let Some(failed) = failed_for_good {
+                    cell.fail(failed);
                 }
                 continue;
             }

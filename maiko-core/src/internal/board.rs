@@ -11,11 +11,14 @@
 //!
 //! A table published before a publisher's send is the table (or an older
 //! one than) the routing loop routes that event with: `publish` stores the
-//! version with `Release` after the table is in place, the send and the
-//! receive of the event order the two threads, and the loop loads the
-//! version with `Acquire` after receiving the event. So an actor added
-//! before a publish starts receives that event. `internal/loom_model.rs`
-//! checks this against a racing publish and a close.
+//! version after the table is in place, under the lock; the send and the
+//! receive of the event order the two threads, so the loop's load of the
+//! version, after it received the event, sees that version or a newer one
+//! (a load that happens after a store sees it, whatever its ordering), and
+//! then takes the table under the same lock. So an actor added before a
+//! publish starts receives that event. `internal/loom_model.rs` checks this
+//! against a racing publish and a close; the `Release` and `Acquire` on the
+//! version are kept for a reader whose order does not come from an event.
 
 use std::sync::Arc;
 
