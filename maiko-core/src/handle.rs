@@ -234,11 +234,11 @@ impl<E: Event> SupervisorHandle<E> {
     ///
     /// # Errors
     ///
-    /// [`Error::Stopping`] once a stop was requested (the factory is not
-    /// called), [`Error::EmptyActorName`], [`Error::DuplicateActorName`]
+    /// [`Error::Stopping`](crate::Error::Stopping) once a stop was requested (the factory is not
+    /// called), [`Error::EmptyActorName`](crate::Error::EmptyActorName), [`Error::DuplicateActorName`](crate::Error::DuplicateActorName)
     /// (a name in use, also by an actor that stopped itself; the name of
     /// one stopped with [`stop_actor`](Self::stop_actor) is free again once
-    /// that returned), or [`Error::TopicTypeMismatch`].
+    /// that returned), or [`Error::TopicTypeMismatch`](crate::Error::TopicTypeMismatch).
     pub async fn add_actor<A, F, T, S>(&self, name: &str, factory: F, topics: S) -> Result<ActorId>
     where
         A: Actor<Event = E>,
@@ -292,7 +292,7 @@ impl<E: Event> SupervisorHandle<E> {
     ///
     /// # Errors
     ///
-    /// [`Error::ActorNotRunning`] for a name that was never added, an actor
+    /// [`Error::ActorNotRunning`](crate::Error::ActorNotRunning) for a name that was never added, an actor
     /// that already stopped (with this method, by itself, or by failing),
     /// or before the start.
     ///
