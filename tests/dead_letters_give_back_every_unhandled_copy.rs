@@ -53,6 +53,33 @@ impl Actor for Picky {
     }
 }
 
+/// A started supervisor with one `Picky` actor named `name` subscribed to
+/// `topic`, its door, and the task that takes its dead letters.
+async fn picky<T: Topic<Job>>(
+    config: SupervisorConfig,
+    name: &str,
+    topic: T,
+) -> Result<(
+    Supervisor<Job, T>,
+    Door,
+    tokio::task::JoinHandle<Vec<DeadLetter<Job>>>,
+)> {
+    let mut sup = Supervisor::<Job, T>::new(config);
+    let door = Door::new();
+    let (d, h) = (door.clone(), Tally::new());
+    sup.add_actor(
+        name,
+        move |_| Picky {
+            door: d,
+            handled: h,
+        },
+        [topic],
+    )?;
+    let letters = tokio::spawn(all(sup.dead_letters()?));
+    sup.start().await?;
+    Ok((sup, door, letters))
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct Lossy;
 
@@ -68,22 +95,8 @@ impl Topic<Job> for Lossy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_copies_come_back_as_dropped() -> Result {
-    let mut sup = Supervisor::<Job, Lossy>::new(
-        SupervisorConfig::default().with_default_actor_channel_capacity(1),
-    );
-    let door = Door::new();
-    let handled = Tally::new();
-    let (d, h) = (door.clone(), handled.clone());
-    sup.add_actor(
-        "slow",
-        move |_| Picky {
-            door: d,
-            handled: h,
-        },
-        [Lossy],
-    )?;
-    let letters = tokio::spawn(all(sup.dead_letters()?));
-    sup.start().await?;
+    let config = SupervisorConfig::default().with_default_actor_channel_capacity(1);
+    let (sup, door, letters) = picky(config, "slow", Lossy).await?;
     sup.send(Job(0)).await?;
     door.arrivals(1).await;
     // Job 1 takes the one slot; 2, 4 and 6 find it full. The tracked
@@ -111,21 +124,9 @@ async fn dropped_copies_come_back_as_dropped() -> Result {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_handler_and_a_failed_actor_give_their_events_back() -> Result {
-    let mut sup = Supervisor::<Job>::new(SupervisorConfig::default().with_stop_on_failure(false));
-    let door = Door::new();
+    let config = SupervisorConfig::default().with_stop_on_failure(false);
+    let (sup, door, letters) = picky(config, "picky", DefaultTopic).await?;
     door.open();
-    let handled = Tally::new();
-    let (d, h) = (door.clone(), handled.clone());
-    sup.add_actor(
-        "picky",
-        move |_| Picky {
-            door: d,
-            handled: h,
-        },
-        [DefaultTopic],
-    )?;
-    let letters = tokio::spawn(all(sup.dead_letters()?));
-    sup.start().await?;
     for n in 1..=8 {
         sup.send(Job(n)).await?;
     }
@@ -165,24 +166,10 @@ async fn a_failed_handler_and_a_failed_actor_give_their_events_back() -> Result 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_left_at_the_deadline_come_back_as_abandoned() -> Result {
-    let mut sup = Supervisor::<Job>::new(
-        SupervisorConfig::default()
-            .with_shutdown_timeout(Duration::from_millis(50))
-            .with_shutdown_grace(Duration::from_millis(50)),
-    );
-    let door = Door::new();
-    let handled = Tally::new();
-    let (d, h) = (door.clone(), handled.clone());
-    sup.add_actor(
-        "stuck",
-        move |_| Picky {
-            door: d,
-            handled: h,
-        },
-        [DefaultTopic],
-    )?;
-    let letters = tokio::spawn(all(sup.dead_letters()?));
-    sup.start().await?;
+    let config = SupervisorConfig::default()
+        .with_shutdown_timeout(Duration::from_millis(50))
+        .with_shutdown_grace(Duration::from_millis(50));
+    let (sup, door, letters) = picky(config, "stuck", DefaultTopic).await?;
     sup.send(Job(0)).await?;
     door.arrivals(1).await;
     for n in [1, 2, 4] {
