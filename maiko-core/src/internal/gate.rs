@@ -51,6 +51,44 @@
 //!
 //! No lock is held anywhere here, and no method awaits. Waking the brokers on
 //! close is done by the caller after the method has returned.
+//!
+//! # On many cores
+//!
+//! Every event touches this word at least twice: its admit (a
+//! compare-and-swap loop, as it must see the state and count in one step)
+//! and its release (per handled batch, and per extra copy of a fanned-out
+//! event). On the 2-core machines this runtime is measured on, that is a
+//! few nanoseconds of an event's few hundred. With many cores publishing
+//! at once it is not: each read-modify-write has to own the word's cache
+//! line, so the line travels from core to core (tens of nanoseconds each
+//! time within a socket, more across sockets), the admits of different
+//! cores serialise on it, and a compare-and-swap that lost the race tries
+//! again. The whole supervisor's publishing is then bounded by how fast one
+//! cache line can move, whatever the number of cores: from 16 publishing
+//! cores on, and clearly at 64, the gate rather than the handlers sets the
+//! pace. The `producers/P` benchmark (1 to 8 producer tasks publishing into
+//! one supervisor on the multi-thread runtime) shows the trend on the
+//! machine it runs on.
+//!
+//! The way out, not built (it cannot be measured here), is a sharded count:
+//!
+//! - the state in a word of its own, read by every admit and written only
+//!   by a stop request;
+//! - the count split over cache-line-padded shards, one per worker thread
+//!   (or per publisher lane), so that while `OPEN` an admit is a
+//!   `fetch_add` on its own shard followed by a `SeqCst` re-read of the
+//!   state (taking the unit back and refusing if a stop came in between),
+//!   and a release a `fetch_sub` on a shard. While `OPEN` no one needs the
+//!   total, because quiescence only matters once a stop was requested;
+//! - at the stop request, the state moves to `DRAINING` first, then each
+//!   shard is sealed (swapped for a marker) and its value added to a
+//!   central count; an admit or release that finds its shard sealed uses
+//!   the central count, as today, so invariant 4 (close when the count
+//!   reaches zero while draining) keeps one place to be decided.
+//!
+//! Its correctness rests on the store-then-load pairs of the admit and the
+//! stop request (each must see the other's write), which is exactly what
+//! the loom model would have to cover before it could replace this word.
 
 use super::sync::{AtomicU64, Ordering};
 
