@@ -166,6 +166,9 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
 
     /// Register an actor built by `factory`, subscribed to `topics`.
     ///
+    /// To add an actor after [`start`](Self::start), use a handle:
+    /// [`SupervisorHandle::add_actor`].
+    ///
     /// # Errors
     ///
     /// [`Error::EmptyActorName`], [`Error::DuplicateActorName`],

@@ -383,7 +383,9 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
     /// if the shutdown deadline cut the drain short.
     async fn event_loop(&mut self) -> bool {
         let limit = self.max_events_per_tick;
-        let mut batch = Vec::with_capacity(limit.min(IDLE_BATCH));
+        // Grown by the first batches and kept: an actor that never gets an
+        // event allocates nothing for it.
+        let mut batch = Vec::new();
         let mut step = StepState::Ready;
         let mut closing = false;
         let mut cut_short = false;

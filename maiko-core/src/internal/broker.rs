@@ -652,7 +652,9 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
         spill,
         broker,
     };
-    let mut batch = Vec::with_capacity(BATCH);
+    // Grown by the first batches and kept: a publisher that never
+    // publishes costs its routing loop no buffer.
+    let mut batch = Vec::new();
     let mut closed_signal = std::pin::pin!(shared.protocol().closed());
     let mut closing = false;
     loop {
