@@ -31,7 +31,10 @@
 //!
 //! All workloads except actix run on whatever tokio runtime they are called
 //! from: the benchmarks and the report use a current-thread runtime and a
-//! multi-thread runtime with 2 workers.
+//! multi-thread runtime with 2 workers; the `producers/P` groups of the
+//! `scaling` benchmark use a multi-thread runtime with a worker per core
+//! ([`all_cores`]), so that a machine with more cores shows how publishing
+//! from [`PRODUCER_COUNTS`] concurrent producer tasks scales.
 
 use std::{
     fmt,
@@ -69,6 +72,11 @@ pub const BACKLOG: u64 = 10_000;
 
 /// Number of topics in the scaling workload.
 pub const SCALING_TOPICS: u8 = 100;
+
+/// Producer-task counts of the producers workload (`producers` in
+/// [`maiko_now`] and [`tokio_base`]): that many tasks publish at once into
+/// one subscriber.
+pub const PRODUCER_COUNTS: [usize; 4] = [1, 2, 4, 8];
 
 /// Lanes of the broker workload: one producer cycles over them, one
 /// subscriber per lane.
@@ -393,6 +401,24 @@ pub fn two_workers() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("2-worker runtime")
+}
+
+/// The worker count of [`all_cores`]: the machine's available parallelism,
+/// at least 2.
+pub fn all_cores_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, std::num::NonZeroUsize::get)
+        .max(2)
+}
+
+/// A multi-thread tokio runtime with [`all_cores_workers`] workers: a
+/// worker per core, at least 2.
+pub fn all_cores() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(all_cores_workers())
+        .enable_all()
+        .build()
+        .expect("all-cores runtime")
 }
 
 /// Let freshly spawned tasks run (their `on_start`, their first poll)

@@ -191,6 +191,63 @@ pub async fn bridged_pipeline(n: u64) -> Duration {
     end - start.get()
 }
 
+/// `producers` producer tasks (spawned tasks, not actors) to one
+/// subscriber, `n` events of 32 bytes in all: each task publishes its
+/// [`share`](crate::share) with `send().await` through its own clone of
+/// the supervisor's [`SupervisorHandle`], so every publish passes the one
+/// gate word of the supervisor from one of `producers` concurrent tasks.
+/// Measured from the first publish until the subscriber has handled the
+/// `n`-th event; the tasks are joined and the supervisor shut down after
+/// the span.
+///
+/// # Panics
+///
+/// If `producers` is 0, a publish is refused, or the stop is not clean or
+/// the subscriber did not handle exactly `n` events.
+pub async fn producers(n: u64, producers: usize) -> Duration {
+    assert!(producers > 0, "at least one producer");
+    let mut setup = Setup::<32>::new(1);
+    setup.counter("subscriber", 0, n);
+    let Setup {
+        mut sup,
+        start,
+        go,
+        ready,
+        all_started,
+        end,
+        ..
+    } = setup;
+    sup.start().await.expect("start");
+    finished(all_started).await;
+    let handle = sup.handle();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..producers {
+        let handle = handle.clone();
+        let ready = ready.clone();
+        let start = Arc::clone(&start);
+        let share = crate::share(n, producers, i);
+        tasks.spawn(async move {
+            ready.wait().await;
+            start.mark();
+            for seq in 0..share {
+                handle
+                    .send(Payload::new(0, seq))
+                    .await
+                    .expect("accepted while running");
+            }
+        });
+    }
+    drop(handle);
+    go.fire().await;
+    let end = finished(end).await;
+    while let Some(task) = tasks.join_next().await {
+        task.expect("producer task");
+    }
+    let report = sup.shutdown().await;
+    assert_handled(&report, &[("subscriber".into(), n)]);
+    end - start.get()
+}
+
 /// `pending` events wait behind a subscriber stuck in its first handler;
 /// then the subscriber is released and either the system keeps running
 /// (measured until the last event is handled) or `stop()` is called at the

@@ -141,6 +141,13 @@ pub async fn fan_in(n: u64, producers: usize, forward: bool) -> Duration {
     measure(go, &start, end).await
 }
 
+/// The baseline of the producers workload: `producers` producer tasks
+/// sending into one bounded channel drained by one consumer task, `n`
+/// events in all (each task its [`share`]); [`fan_in`] without a forwarder.
+pub async fn producers(n: u64, producers: usize) -> Duration {
+    fan_in(n, producers, false).await
+}
+
 /// Source task -> transform task -> sink task (two hops); with `forward`,
 /// a forwarder task between each pair (four hops, the brokered shape).
 pub async fn pipeline(n: u64, forward: bool) -> Duration {

@@ -5,9 +5,10 @@
 use std::{future::Future, time::Duration};
 
 use maiko_benches::{
-    BROKER_COUNTS, DrainMode, actix_peer, current_thread, kameo_peer, maiko_now, maiko_old,
-    ractor_peer, tokio_base, two_workers,
+    BROKER_COUNTS, DrainMode, PRODUCER_COUNTS, actix_peer, all_cores, current_thread, kameo_peer,
+    maiko_now, maiko_old, ractor_peer, tokio_base, two_workers,
 };
+use tokio::runtime::Runtime;
 
 /// Restarts per run of the restart workloads in these tests.
 const RESTARTS: u64 = 50;
@@ -20,7 +21,15 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Duration>,
 {
-    for runtime in [current_thread(), two_workers()] {
+    on([current_thread(), two_workers()], workload);
+}
+
+fn on<F, Fut, const R: usize>(runtimes: [Runtime; R], workload: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Duration>,
+{
+    for runtime in runtimes {
         runtime.block_on(async {
             tokio::time::timeout(HANG_GUARD, workload())
                 .await
@@ -56,6 +65,23 @@ fn maiko_workloads_complete() {
     on_both(|| maiko_now::idle_stop(10));
     on_both(|| maiko_now::drain(N, DrainMode::Running));
     on_both(|| maiko_now::drain(N, DrainMode::Stop));
+}
+
+/// 1, 2, 4 and 8 producer tasks into one subscriber (maiko through a
+/// handle clone per task, tokio into one channel), on the report's two
+/// runtimes and on the criterion group's worker per core; the maiko run
+/// also checks its shutdown report (clean, and the subscriber handled
+/// exactly the events published).
+#[test]
+fn producers_workloads_complete() {
+    for producers in PRODUCER_COUNTS {
+        on([current_thread(), two_workers(), all_cores()], || {
+            maiko_now::producers(N, producers)
+        });
+        on([current_thread(), two_workers(), all_cores()], || {
+            tokio_base::producers(N, producers)
+        });
+    }
 }
 
 /// The monitored workloads: a no-op monitor registered before the start

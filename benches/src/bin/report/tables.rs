@@ -2,13 +2,13 @@
 //!
 //! A table's key is `workload/size` and its title a function of the size,
 //! both built from the same figures the workload runs with, so a size added
-//! to [`SCALING_SIZES`] or [`STOP_SIZES`] is keyed and titled by itself.
+//! to [`SCALING_SIZES`], [`STOP_SIZES`] or [`PRODUCER_COUNTS`] is keyed and titled by itself.
 
 use std::fmt::Display;
 
 use maiko_benches::{
-    BACKLOG, BROKER_COUNTS, LANES, RESTARTS, actix_peer, kameo_peer, maiko_now, maiko_old,
-    ractor_peer, tokio_base,
+    BACKLOG, BROKER_COUNTS, LANES, PRODUCER_COUNTS, RESTARTS, actix_peer, kameo_peer, maiko_now,
+    maiko_old, ractor_peer, tokio_base,
 };
 
 use crate::measure::{Bench, measure, measure_actix, measure_drain, print_ratios};
@@ -64,6 +64,7 @@ const SCALING: &str = "scaling";
 const LANES_KEY: &str = "lanes";
 const BRIDGED_PIPELINE: &str = "bridged_pipeline";
 const RESTART: &str = "restart";
+const PRODUCERS: &str = "producers";
 
 /// A table's key: `workload/size`.
 pub fn key(workload: &str, size: impl Display) -> String {
@@ -94,6 +95,13 @@ fn idle_stop_title(actors: usize) -> String {
 
 fn scaling_title(subscribers: usize) -> String {
     format!("Scaling: {subscribers} subscribers over 100 topics")
+}
+
+fn producers_title(producers: usize) -> String {
+    let tasks = if producers == 1 { "task" } else { "tasks" };
+    format!(
+        "Producers: {producers} producer {tasks} publishing through handles to one subscriber, 32 B"
+    )
 }
 
 /// Whether the stop of `actors` idle actors is measured
@@ -224,6 +232,7 @@ pub fn all(bench: &Bench) -> Vec<Table> {
     tables.extend(stops(bench));
     tables.push(restart(bench));
     tables.extend(scaling(bench));
+    tables.extend(producers(bench));
     tables
 }
 
@@ -587,6 +596,39 @@ fn scaling(bench: &Bench) -> Vec<Table> {
     tables
 }
 
+/// Publishing from 1, 2, 4 and 8 producer tasks at once into one
+/// subscriber: maiko through a `SupervisorHandle` clone per task (every
+/// publish passes the supervisor's one gate word) against tokio tasks
+/// sharing one channel.
+fn producers(bench: &Bench) -> Vec<Table> {
+    let r = bench.repeats;
+    let mut tables = Vec::new();
+    for producers in PRODUCER_COUNTS {
+        let mut t = Table::new(
+            key(PRODUCERS, producers),
+            producers_title(producers),
+            "ns/event",
+            "Per published event, the events shared among the producers. maiko: each \
+             producer is a spawned task (not an actor) publishing its share with \
+             `send().await` on its own clone of the supervisor's `SupervisorHandle`; every \
+             publish passes the supervisor's gate, one atomic word. tokio: the producer \
+             tasks send into one bounded channel drained by one consumer task (one hop). On \
+             one thread the producers only interleave; the criterion groups `producers/P` \
+             (`cargo bench -p maiko-benches --bench scaling -- producers`) run on a worker \
+             per core, for machines with more than 2.",
+        );
+        measure(bench, &mut t, MAIKO, EVENTS, r, || {
+            maiko_now::producers(EVENTS, producers)
+        });
+        measure(bench, &mut t, TOKIO_1, EVENTS, r, || {
+            tokio_base::producers(EVENTS, producers)
+        });
+        print_ratios(&t);
+        tables.push(t);
+    }
+    tables
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,7 +637,8 @@ mod tests {
     fn every_size_has_its_own_key_and_title() {
         let stops = STOP_SIZES.map(|n| (n, key(IDLE_STOP, n), idle_stop_title(n)));
         let scaling = SCALING_SIZES.map(|n| (n, key(SCALING, n), scaling_title(n)));
-        for tables in [&stops[..], &scaling[..]] {
+        let producers = PRODUCER_COUNTS.map(|n| (n, key(PRODUCERS, n), producers_title(n)));
+        for tables in [&stops[..], &scaling[..], &producers[..]] {
             for (i, (n, key, title)) in tables.iter().enumerate() {
                 assert!(key.ends_with(&format!("/{n}")), "{key}");
                 assert!(title.contains(&format!(" {n} ")), "{title}");
