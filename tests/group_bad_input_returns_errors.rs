@@ -146,3 +146,12 @@ async fn an_empty_group_starts_and_stops() {
     let never_started = ShutdownGroup::default();
     assert!(within("the shutdown", never_started.stop()).await.is_ok());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_group_dropped_before_its_start_refuses_its_members_publishes() {
+    let mut group = ShutdownGroup::new();
+    let member = group.add("member", supervisor());
+    drop(group);
+    // Nothing will ever read the member's channels: refused, not accepted.
+    assert!(member.send(Note).await.unwrap_err().is_stopping());
+}

@@ -20,11 +20,19 @@ use crate::{
 /// have different event and topic types, hence the trait object.
 trait Member: Send + Sync {
     fn launch(self: Arc<Self>, intake: Arc<Intake>, member: usize) -> MemberTasks;
+
+    /// The group is dropped without having started: close the member's
+    /// channels, so that its handles' publishes are refused.
+    fn discard(&self);
 }
 
 impl<E: Event, T: Topic<E>> Member for Registry<E, T> {
     fn launch(self: Arc<Self>, intake: Arc<Intake>, member: usize) -> MemberTasks {
         Registry::launch(&self, intake, member)
+    }
+
+    fn discard(&self) {
+        Registry::discard(self);
     }
 }
 
@@ -170,7 +178,8 @@ impl ShutdownGroup {
     fn configure(mut self, change: impl FnOnce(SupervisorConfig) -> SupervisorConfig) -> Self {
         if Arc::strong_count(&self.core) == 1 && self.core.members.lock().is_empty() {
             let error = self.error.take();
-            self = Self::from_config(change(self.config));
+            let config = std::mem::take(&mut self.config);
+            self = Self::from_config(change(config));
             self.error = error;
         } else {
             self.error.get_or_insert(Error::InvalidConfig(
@@ -401,6 +410,14 @@ impl ShutdownGroup {
             .until_signal(signals, "the group")
             .await;
         self.shutdown().await
+    }
+}
+
+impl Drop for ShutdownGroup {
+    fn drop(&mut self) {
+        for member in self.pending.get_mut().drain(..) {
+            member.discard();
+        }
     }
 }
 

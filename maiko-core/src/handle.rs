@@ -230,7 +230,9 @@ impl<E: Event> SupervisorHandle<E> {
     ///
     /// The factory is called outside every lock, after the name was
     /// checked; it is not called if the name is refused or a stop was
-    /// requested.
+    /// requested. If a stop request (or an add under the same name) comes
+    /// while it runs, the actor it built is dropped without being started,
+    /// and the error returned.
     ///
     /// # Errors
     ///
@@ -282,10 +284,11 @@ impl<E: Event> SupervisorHandle<E> {
     /// Stop one actor of a running supervisor and return its report (also
     /// kept in the final report).
     ///
-    /// From the moment this is called, no event is routed to the actor;
-    /// it handles everything already in its mailbox (the shutdown deadline
-    /// still bounds it, if a shutdown comes meanwhile), runs `on_shutdown`,
-    /// and ends. The rest of the supervisor runs on; if this was its last
+    /// From the moment this is called, no event is routed to the actor
+    /// (a copy already waiting for room in its full mailbox under
+    /// `OverflowPolicy::Block` still goes in, and is handled); it handles
+    /// everything in its mailbox (the shutdown deadline still bounds it, if
+    /// a shutdown comes meanwhile), runs `on_shutdown`, and ends. The rest of the supervisor runs on; if this was its last
     /// actor, it keeps running (unlike an actor stopping itself with
     /// [`Context::stop`](crate::Context::stop), the last of which ends the
     /// supervisor).
@@ -299,19 +302,31 @@ impl<E: Event> SupervisorHandle<E> {
     /// # Cancel safety
     ///
     /// The stop goes on if the future is dropped; the report is then only
-    /// in the final report.
+    /// in the final report. Must be called from within a tokio runtime.
     pub async fn stop_actor(&self, actor: &ActorId) -> Result<ActorReport> {
         let (cell, ended) = self.registry.retire(actor)?;
         let finished = self.shared.books().report().finished_token();
-        tokio::select! {
-            // Told by the task, or the sender dropped: it has ended.
-            _ = ended => {}
-            // Aborted at the end of a shutdown's grace: it records nothing.
-            () = finished.cancelled() => {}
-        }
-        let report = self.shared.books().retire(&cell);
-        self.registry.forget(actor);
-        Ok(report)
+        let (shared, registry, actor) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.registry),
+            actor.clone(),
+        );
+        // In a task of its own, so that the books are kept (the report, the
+        // name freed) also if this future is dropped.
+        let books = tokio::spawn(async move {
+            tokio::select! {
+                // Told by the task, or the sender dropped: it has ended.
+                _ = ended => {}
+                // Aborted at the end of a shutdown's grace: it records nothing.
+                () = finished.cancelled() => {}
+            }
+            let report = shared.books().retire(&cell);
+            registry.forget(&actor);
+            report
+        });
+        books
+            .await
+            .map_err(|joined| crate::Error::Panicked(joined.to_string()))
     }
 }
 

@@ -181,7 +181,8 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         F: FnOnce(Context<E>) -> A,
         S: Into<Subscribe<E, T>>,
     {
-        let prepared = self.setting_up(|setup| setup.prepare(name, factory))?;
+        self.usable()?;
+        let prepared = self.registry.prepare(name, factory)?;
         let config = ActorConfig::new(&self.config);
         self.register(prepared, &topics.into().0, config, None)
     }
@@ -218,7 +219,8 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         F: FnMut(Context<E>) -> A + Send + 'static,
         S: Into<Subscribe<E, T>>,
     {
-        let prepared = self.setting_up(|setup| setup.prepare(name, &mut factory))?;
+        self.usable()?;
+        let prepared = self.registry.prepare(name, &mut factory)?;
         let rebuild = Rebuild::new(Box::new(factory), prepared.ctx.clone(), policy);
         let config = ActorConfig::new(&self.config);
         self.register(prepared, &topics.into().0, config, Some(rebuild))
@@ -235,7 +237,9 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
         A: Actor<Event = E>,
         F: FnOnce(Context<E>) -> A,
     {
-        let prepared = self.setting_up(|setup| setup.prepare(name, factory));
+        let prepared = self
+            .usable()
+            .and_then(|()| self.registry.prepare(name, factory));
         let config = ActorConfig::new(&self.config);
         ActorBuilder::new(self, name, prepared, config)
     }
@@ -403,8 +407,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
 
     /// Start (unless started) and wait until the runtime stops: a stop
     /// request ([`Context::stop_runtime`], a handle), every actor having
-    /// stopped itself (a supervisor started with no actors runs until it is
-    /// stopped), or an actor failing for good, which stops the rest unless
+    /// stopped itself (counting only once an actor has run, so a supervisor
+    /// started with no actors runs until it is stopped or until the actors
+    /// added to it later have all stopped themselves; actors stopped with
+    /// [`SupervisorHandle::stop_actor`] do not count), or an actor failing
+    /// for good, which stops the rest unless
     /// [`SupervisorConfig::with_stop_on_failure`] says otherwise (the same
     /// under [`run`](Self::run) and [`run_until_signal`](Self::run_until_signal)).
     /// Then drain as [`stop`](Self::stop) does.

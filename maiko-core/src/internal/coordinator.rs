@@ -264,8 +264,11 @@ impl Coordinator {
                     self.spawn(spawn);
                 }
                 Running::ActorEnded(on_its_own) => {
-                    if on_its_own && ever_ran && self.members.iter().all(|m| m.actors.is_empty()) {
-                        protocol.request_stop();
+                    if on_its_own
+                        && ever_ran
+                        && self.members.iter().all(|m| m.actors.is_empty())
+                        && self.stop_unless_one_arrived(&root)
+                    {
                         break;
                     }
                 }
@@ -275,6 +278,25 @@ impl Coordinator {
         self.intake.close();
         while let Ok(spawn) = self.arrivals.try_recv() {
             self.spawn(spawn);
+        }
+    }
+
+    /// The last actor ended on its own: request the stop, unless an actor
+    /// was added meanwhile (then spawn it and return `false`). Under the
+    /// intake's lock, so that an add either comes before (and is seen
+    /// here) or after (and is refused).
+    fn stop_unless_one_arrived(&mut self, root: &Shared) -> bool {
+        let sender = self.intake.sender.lock();
+        match self.arrivals.try_recv() {
+            Ok(spawn) => {
+                drop(sender);
+                self.spawn(spawn);
+                false
+            }
+            Err(_) => {
+                root.protocol().request_stop();
+                true
+            }
         }
     }
 

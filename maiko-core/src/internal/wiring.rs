@@ -19,8 +19,11 @@
 //!
 //! # Invariants
 //!
-//! 1. The routing table on the board lists exactly the registered actors
-//!    that were not stopped from outside, each once.
+//! 1. The routing table on the board lists every registered actor that
+//!    was not stopped from outside and has not stopped itself, each once
+//!    (an actor that stopped itself leaves it at the next change; one that
+//!    failed for good stays, so that what is routed to it is a dead
+//!    letter).
 //! 2. An actor is in the routing table before the call that added it
 //!    returns (so it receives every event published after that).
 //! 3. Every registration that returns `Ok` after the start has its tasks
@@ -175,17 +178,6 @@ pub(crate) struct Setup<E, T> {
 }
 
 impl<E: Event, T: Topic<E>> Setup<E, T> {
-    /// Check `name`, then build the actor with `factory` and its context.
-    /// The factory is not called if the name is refused.
-    pub(crate) fn prepare<A, F>(&self, name: &str, factory: F) -> Result<Prepared<E, A>>
-    where
-        F: FnOnce(Context<E>) -> A,
-    {
-        let (ctx, inbox) = self.roster.context(name)?;
-        let actor = factory(ctx.clone());
-        Ok(Prepared { actor, ctx, inbox })
-    }
-
     /// Register a prepared actor, to be spawned by `start()`.
     /// `rebuild`: how to rebuild it after a failure, if it is restartable.
     pub(crate) fn register<A: Actor<Event = E>>(
@@ -483,6 +475,18 @@ impl<E: Event, T: Topic<E>> Registry<E, T> {
         }
     }
 
+    /// Before the start: check `name`, then build the actor with `factory`
+    /// and its context, outside the lock. The factory is not called if the
+    /// name is refused or the supervisor has started.
+    pub(crate) fn prepare<A, F>(&self, name: &str, factory: F) -> Result<Prepared<E, A>>
+    where
+        F: FnOnce(Context<E>) -> A,
+    {
+        let (ctx, inbox) = self.setting_up(|setup| setup.roster.context(name))?;
+        let actor = factory(ctx.clone());
+        Ok(Prepared { actor, ctx, inbox })
+    }
+
     /// Whether `start()` (or the group's) has not happened yet.
     pub(crate) fn is_setting_up(&self) -> bool {
         matches!(&*self.state.lock(), State::Setup(_))
@@ -505,7 +509,10 @@ impl<E: Event, T: Topic<E>> Registry<E, T> {
     pub(crate) fn discard(&self) {
         let mut state = self.state.lock();
         if matches!(&*state, State::Setup(_)) {
-            *state = State::Discarded;
+            let setup = std::mem::replace(&mut *state, State::Discarded);
+            drop(state);
+            // The actors are dropped outside the lock.
+            drop(setup);
         }
     }
 
