@@ -56,7 +56,9 @@ impl Actor for Healthy {
 async fn failed_on_start_means_no_on_shutdown_and_lost_events() -> Result {
     let log = Log::new();
     let (handled_tx, mut handled) = mpsc::unbounded_channel();
-    let mut sup = Supervisor::<Job>::default();
+    // Keep running after the failure, so every job is accepted whenever
+    // `on_start` fails; by default the failure would stop the supervisor.
+    let mut sup = Supervisor::<Job>::new(SupervisorConfig::default().with_stop_on_failure(false));
     let broken_log = log.clone();
     sup.add_actor(
         "broken",

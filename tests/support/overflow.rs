@@ -66,7 +66,10 @@ pub struct Outcome {
 pub async fn overflow_one_slot_mailbox<T: Topic<Job>>(topic: T) -> Result<Outcome> {
     let (log, door) = (Log::new(), Door::new());
     let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let mut sup = Supervisor::<Job, T>::default();
+    // Under `OverflowPolicy::Fail` the overflow fails `slow`; keep the
+    // supervisor running so the later jobs are still accepted.
+    let mut sup =
+        Supervisor::<Job, T>::new(SupervisorConfig::default().with_stop_on_failure(false));
     let (slow_log, slow_door) = (log.clone(), door.clone());
     sup.build_actor("slow", move |_| Slow {
         log: slow_log,
