@@ -220,8 +220,10 @@ pub(crate) struct ActorTask<A: Actor, T> {
     pub(crate) max_events_per_tick: usize,
     /// Told of every event, step and error while any monitor watches.
     pub(crate) watch: Watch<A::Event, T>,
-    /// How to rebuild the actor after a failure, if it is restartable.
-    pub(crate) rebuild: Option<Rebuild<A>>,
+    /// How to rebuild the actor after a failure, if it is restartable
+    /// (boxed, as the restart itself is: an actor that never fails carries
+    /// neither in its task).
+    pub(crate) rebuild: Option<Box<Rebuild<A>>>,
     /// Whether the current instance has started and not yet run
     /// `on_shutdown` (each instance that started gets exactly one).
     pub(crate) live: bool,
@@ -317,14 +319,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 live,
                 ..
             } = &mut self;
-            if let Err(error) = restart(
+            if let Err(error) = Box::pin(restart(
                 actor,
                 live,
                 cell,
                 shared.protocol(),
-                rebuild.as_mut(),
+                rebuild.as_deref_mut(),
                 error,
-            )
+            ))
             .await
             {
                 self.fail_before_start(error).await;
@@ -513,10 +515,12 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         });
         match wake_at {
             None => wait.await,
+            // Boxed, so that an actor that never waits for a step's time
+            // does not carry a timer in its task.
             Some(at) => tokio::select! {
                 biased;
                 woken = wait => woken,
-                () = tokio::time::sleep_until(at) => Woken::StepDue,
+                () = Box::pin(tokio::time::sleep_until(at)) => Woken::StepDue,
             },
         }
     }
@@ -577,34 +581,15 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 Outcome::Panicked(panic) => on_error(actor, panic).err(),
             };
             if let Some(error) = failure {
-                // The event is not handled: handed to a rebuilt instance
-                // while its retries last, a dead letter otherwise.
-                let deferred = cell.take_deferred();
-                let rebuilt = restart(actor, live, cell, protocol, rebuild.as_mut(), error.clone());
-                let failed_for_good = match rebuilt.await {
-                    Ok(()) => {
-                        let left = match retries {
-                            Some((at, left)) if at == settle.next => left,
-                            _ => rebuild.as_ref().map_or(0, |r| r.policy.event_retries()),
-                        };
-                        if !deferred && left > 0 {
-                            retries = Some((settle.next, left - 1));
-                            continue;
-                        }
-                        None
-                    }
-                    Err(failed) => Some(failed),
+                // Boxed: the rare path keeps its state out of the task.
+                let failed = Failed {
+                    actor,
+                    live,
+                    cell,
+                    protocol,
+                    rebuild,
                 };
-                if deferred {
-                    settle.defer();
-                } else {
-                    settle.bury(DeadReason::Failed(error));
-                }
-                // After its event's letter, so that it comes before the
-                // letters of the copies the failure makes lost.
-                if let Some(failed) = failed_for_good {
-                    cell.fail(failed);
-                }
+                Box::pin(failed.settle(&mut settle, &mut retries, error)).await;
                 continue;
             }
             settle_in_hand(&mut settle, cell, Settled::Handled);
@@ -641,7 +626,8 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     return StepState::Ready;
                 };
                 let protocol = shared.protocol();
-                match restart(actor, live, cell, protocol, rebuild.as_mut(), error).await {
+                let rebuilt = restart(actor, live, cell, protocol, rebuild.as_deref_mut(), error);
+                match Box::pin(rebuilt).await {
                     // A new instance starts stepping afresh.
                     Ok(()) => StepState::Ready,
                     Err(error) => {
@@ -665,6 +651,70 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             (None, None) => Ending::Completed,
         };
         cell.set_ending(ending);
+    }
+}
+
+/// What a handler's failure needs to decide the fate of its copy.
+struct Failed<'a, A: Actor> {
+    actor: &'a mut A,
+    live: &'a mut bool,
+    cell: &'a ActorCell,
+    protocol: &'a Protocol,
+    rebuild: &'a mut Option<Box<Rebuild<A>>>,
+}
+
+impl<A: Actor> Failed<'_, A> {
+    /// The copy in hand failed with `error` (`on_error` propagated it): it
+    /// is not handled. Restart the actor if it may be; the copy is handed
+    /// to the new instance while its retries (counted in `retries`) last,
+    /// and is a dead letter otherwise.
+    async fn settle(
+        self,
+        settle: &mut Batch<'_, A::Event>,
+        retries: &mut Option<(usize, u32)>,
+        error: Error,
+    ) {
+        let Self {
+            actor,
+            live,
+            cell,
+            protocol,
+            rebuild,
+        } = self;
+        let deferred = cell.take_deferred();
+        let rebuilt = restart(
+            actor,
+            live,
+            cell,
+            protocol,
+            rebuild.as_deref_mut(),
+            error.clone(),
+        );
+        let failed_for_good = match rebuilt.await {
+            Ok(()) => {
+                let left = match *retries {
+                    Some((at, left)) if at == settle.next => left,
+                    _ => rebuild.as_ref().map_or(0, |r| r.policy.event_retries()),
+                };
+                if !deferred && left > 0 {
+                    // Handed again: the loop takes the same copy next.
+                    *retries = Some((settle.next, left - 1));
+                    return;
+                }
+                None
+            }
+            Err(failed) => Some(failed),
+        };
+        if deferred {
+            settle.defer();
+        } else {
+            settle.bury(DeadReason::Failed(error));
+        }
+        // After its event's letter, so that it comes before the letters of
+        // the copies the failure makes lost.
+        if let Some(failed) = failed_for_good {
+            cell.fail(failed);
+        }
     }
 }
 

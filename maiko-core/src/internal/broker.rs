@@ -624,6 +624,11 @@ impl<E> Drop for Pending<'_, E> {
 /// what arrives until the gate closes, then close the channel and route
 /// what is left in it, to the end.
 ///
+/// Until the first event (or the close) it waits holding only its channel
+/// and a few `Arc`s; the loop proper, whose state is about a kilobyte, is
+/// boxed then. So a publisher that never publishes (most actors of a large
+/// system) costs its routing task little memory.
+///
 /// Events in the lane's spill (put there to break a cycle) are routed after
 /// the channel events that were there before them: the loop notes how many
 /// wait in the spill, then how many in the channel, routes those channel
@@ -635,6 +640,56 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
     own: Option<Arc<ActorCell>>,
     broker: Arc<BrokerCell>,
 ) {
+    let LaneEnd { receiver, spill } = end;
+    let mut inbox = Inbox {
+        receiver,
+        spill,
+        broker,
+    };
+    // The idle wait. A spill only fills once the channel is full, so the
+    // first event is always in the channel.
+    let mut closing = false;
+    let received = tokio::select! {
+        biased;
+        first = inbox.receiver.recv() => Some(first),
+        () = shared.protocol().closed() => None,
+    };
+    let first = match received {
+        // An event, or the end of every sender.
+        Some(first) => first,
+        None => {
+            // The gate closed: close the channel and take what a permit
+            // reserved before still delivers (`None` once nothing can come).
+            inbox.receiver.close();
+            closing = true;
+            inbox.receiver.recv().await
+        }
+    };
+    let mut batch = Vec::new();
+    match first {
+        Some(mail) => batch.push(mail),
+        None => {
+            // The channel ended without an event: close the spill and end,
+            // unless it holds some (routed by the loop proper).
+            inbox.spill.close(&mut batch);
+            if batch.is_empty() {
+                return;
+            }
+        }
+    }
+    Box::pin(route_until_end(inbox, board, shared, own, batch, closing)).await;
+}
+
+/// The loop proper of [`routing_loop`], from the events of its first
+/// `batch` (the gate may have closed already: `closing`).
+async fn route_until_end<E: Event, T: Topic<E>>(
+    mut inbox: Inbox<E>,
+    board: Arc<RouteBoard<E, T>>,
+    shared: Arc<Shared>,
+    own: Option<Arc<ActorCell>>,
+    mut batch: Vec<Mail<E>>,
+    mut closing: bool,
+) {
     let mut routes = board.load();
     let mut router = Router {
         board: &board,
@@ -642,21 +697,13 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
         shared: &shared,
         own: own.as_deref(),
     };
-    let LaneEnd { receiver, spill } = end;
     let lane = LaneRef {
-        key: spill.key(),
-        broker: broker.name,
+        key: inbox.spill.key(),
+        broker: inbox.broker.name,
     };
-    let mut inbox = Inbox {
-        receiver,
-        spill,
-        broker,
-    };
-    // Grown by the first batches and kept: a publisher that never
-    // publishes costs its routing loop no buffer.
-    let mut batch = Vec::new();
+    // Grown by the first batches and kept.
+    router.route_batch(&lane, &inbox.broker, &mut batch).await;
     let mut closed_signal = std::pin::pin!(shared.protocol().closed());
-    let mut closing = false;
     loop {
         let spilled = inbox.spill.len();
         if spilled > 0 {

@@ -148,7 +148,7 @@ impl<E: Event, T: Topic<E>> Roster<E, T> {
             shared: Arc::clone(&self.shared),
             max_events_per_tick: config.max_events_per_tick(),
             watch: self.watch.clone(),
-            rebuild,
+            rebuild: rebuild.map(Box::new),
             live: false,
             dead: Arc::clone(&self.dead),
         };
