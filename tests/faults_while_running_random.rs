@@ -84,6 +84,13 @@ async fn run_trials(flavour: &str) {
         failed.len(),
         seeds.len()
     );
+    support::keep_summary(
+        &format!("faults_while_running_random_{flavour}"),
+        &format!(
+            "{flavour}: {total}\n{flavour}: in {:.1?}",
+            started.elapsed()
+        ),
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -394,13 +394,15 @@ fn a_sender_blocked_on_a_full_pipe_is_either_accepted_and_handled_or_refused_and
         total.accepted += seen.accepted;
         total.refused += seen.refused;
     }
-    println!(
+    let summary = format!(
         "G2: {iterations} iterations, blocked senders accepted and handled: {}, \
          refused and unseen: {}, 0 accepted-and-lost, 0 refused-and-delivered",
         total.accepted, total.refused
     );
+    println!("{summary}");
     // Both fates occurred, so both branches of the check were exercised.
     assert!(total.accepted > 0 && total.refused > 0, "{total:?}");
+    support::keep_summary("gate_rejects_blocked_sender", &summary);
 }
 
 /// Builds a supervisor with a recorder (which holds its first job until

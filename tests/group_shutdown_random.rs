@@ -611,11 +611,13 @@ fn random_group_stops_lose_nothing_across_members_and_brokers() {
             failed.push(seed);
         }
     }
-    println!(
+    let summary = format!(
         "group: {trials} trials, {} failed, {hangs} hangs (1/2/3 brokers: {:?}) in {:.1?}",
         failed.len(),
         brokers_used,
         started.elapsed()
     );
+    println!("{summary}");
     assert!(failed.is_empty(), "failing trial seeds: {failed:#x?}");
+    support::keep_summary("group_shutdown_random", &summary);
 }

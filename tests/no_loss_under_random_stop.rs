@@ -116,4 +116,8 @@ fn random_stops_lose_nothing_accept_nothing_late_and_keep_order() {
         0,
         "{total}\nfailing trial seeds (replay with MAIKO_STRESS_TRIAL_SEED): {failed:#x?}"
     );
+    support::keep_summary(
+        "no_loss_under_random_stop",
+        &format!("{total}\nin {:.1?}", started.elapsed()),
+    );
 }

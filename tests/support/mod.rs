@@ -126,6 +126,16 @@ pub fn seed_from_env(var: &str) -> u64 {
     }
 }
 
+/// Keep the summary line of a randomised test that passed, as
+/// `target/tmp/summaries/{test}.txt`, where `.ci/run` prints it from: the
+/// suite runs these tests once, and their output is captured.
+pub fn keep_summary(test: &str, summary: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("summaries");
+    std::fs::create_dir_all(&dir).expect("create target/tmp/summaries");
+    std::fs::write(dir.join(format!("{test}.txt")), format!("{summary}\n"))
+        .expect("write a test summary");
+}
+
 /// The count named by the environment variable `var`, or `default`.
 ///
 /// # Panics
