@@ -22,7 +22,7 @@ use tokio::{sync::mpsc::Receiver, time::Instant};
 use super::{
     cell::{Activity, ActorCell, Ending, Stage},
     dead::DeadSink,
-    guard::guarded,
+    guard::{guarded, poll_guarded},
     lane::close_and_drain,
     mail::Mail,
     protocol::Protocol,
@@ -741,10 +741,22 @@ async fn handle_event<A: Actor, T: Topic<A::Event>>(
         cell.set_tracker(mail.tracker.clone());
     }
     cell.enter_handler(mail.depth, mail.id());
-    let result = run_as(cell, pin!(actor.handle_event(mail)), || {
-        Activity::Handling(T::from_event(mail.event()).name())
+    // The handler polled here directly, not through `run_as`: one level of
+    // nesting less in the state every idle actor's task carries.
+    let mut code = pin!(actor.handle_event(mail));
+    let mut waited = false;
+    let result = poll_fn(|cx| {
+        poll_guarded(code.as_mut(), cx, || {
+            if !waited {
+                waited = true;
+                cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
+            }
+        })
     })
     .await;
+    if waited {
+        cell.set_activity(Activity::Idle);
+    }
     cell.leave_handler();
     if mail.tracker.is_some() {
         cell.set_tracker(None);
@@ -772,13 +784,18 @@ async fn next_step(action: StepAction) -> StepState {
 /// bookkeeping.
 async fn run_as<F: Future>(
     cell: &ActorCell,
-    code: std::pin::Pin<&mut F>,
+    mut code: std::pin::Pin<&mut F>,
     activity: impl FnOnce() -> Activity,
 ) -> std::result::Result<F::Output, Error> {
+    let mut activity = Some(activity);
     let mut waited = false;
-    let result = guarded(code, || {
-        waited = true;
-        cell.set_activity(activity());
+    let result = poll_fn(|cx| {
+        poll_guarded(code.as_mut(), cx, || {
+            if let Some(activity) = activity.take() {
+                waited = true;
+                cell.set_activity(activity());
+            }
+        })
     })
     .await;
     if waited {

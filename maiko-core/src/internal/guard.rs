@@ -6,7 +6,7 @@ use std::{
     future::{Future, poll_fn},
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
-    task::Poll,
+    task::{Context, Poll},
 };
 
 use crate::Error;
@@ -23,19 +23,35 @@ pub(crate) async fn guarded<F: Future>(
     on_pending: impl FnOnce(),
 ) -> Result<F::Output, Error> {
     let mut on_pending = Some(on_pending);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => {
-                if let Some(record) = on_pending.take() {
-                    record();
-                }
-                Poll::Pending
+    poll_fn(|cx| {
+        poll_guarded(fut.as_mut(), cx, || {
+            if let Some(record) = on_pending.take() {
+                record();
             }
-            Err(payload) => Poll::Ready(Err(Error::Panicked(panic_message(payload)))),
-        },
-    )
+        })
+    })
     .await
+}
+
+/// Poll `fut` once, turning a panic into [`Error::Panicked`] and calling
+/// `on_pending` if it is not finished: [`guarded`] for a caller that polls
+/// in a `poll_fn` of its own, so that no future is nested in another just
+/// to catch panics (each level of nesting keeps its own copy of its
+/// arguments in the actor's task).
+#[inline]
+pub(crate) fn poll_guarded<F: Future>(
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    on_pending: impl FnOnce(),
+) -> Poll<Result<F::Output, Error>> {
+    match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => {
+            on_pending();
+            Poll::Pending
+        }
+        Err(payload) => Poll::Ready(Err(Error::Panicked(panic_message(payload)))),
+    }
 }
 
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
