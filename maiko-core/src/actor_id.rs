@@ -19,19 +19,19 @@ use std::{fmt, hash, sync::Arc};
 #[derive(Debug, Clone, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(transparent)]
-pub struct ActorId(Arc<str>);
+pub struct ActorId(Arc<Box<str>>);
 
 impl ActorId {
     /// An actor id with the given name.
     #[must_use]
     pub fn new(id: &str) -> Self {
-        Self(Arc::from(id))
+        Self(Arc::new(Box::from(id)))
     }
 
     /// The name.
     #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0[..]
     }
 }
 
@@ -51,7 +51,7 @@ impl hash::Hash for ActorId {
 
 impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -63,12 +63,12 @@ impl From<&str> for ActorId {
 
 impl From<String> for ActorId {
     fn from(id: String) -> Self {
-        Self(Arc::from(id))
+        Self(Arc::new(id.into_boxed_str()))
     }
 }
 
 impl AsRef<str> for ActorId {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }

@@ -191,7 +191,7 @@ impl<E: Event, T: Topic<E>> Watching<'_, E, T> {
         clock: &Clock,
     ) {
         if let (Some(hub), Some(topic)) = (self.hub, &sight.topic) {
-            sight.clock = clock.observe(mail.clock);
+            sight.clock = clock.observe(u64::from(mail.clock));
             hub.emit(Record::Delivered(
                 Arc::clone(mail),
                 topic.clone(),
