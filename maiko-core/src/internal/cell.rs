@@ -12,7 +12,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::{gate::Origin, tracker::Tracker, watch::Clock};
 use crate::{
@@ -51,7 +51,7 @@ pub(crate) enum Activity {
     Idle,
     Handling(Cow<'static, str>),
     Stepping,
-    Sending(Waiting),
+    Sending(Box<Waiting>),
     AwaitingTurn,
     ShuttingDown,
 }
@@ -70,12 +70,13 @@ impl Activity {
             Self::Idle => "idle".to_owned(),
             Self::Handling(topic) => format!("handling an event of topic '{topic}'"),
             Self::Stepping => "in step()".to_owned(),
-            Self::Sending(Waiting { topic, broker }) if *broker == DEFAULT_BROKER => {
-                format!("blocked publishing to topic '{topic}'")
+            Self::Sending(waiting) if waiting.broker == DEFAULT_BROKER => {
+                format!("blocked publishing to topic '{}'", waiting.topic)
             }
-            Self::Sending(Waiting { topic, broker }) => {
-                format!("blocked publishing to topic '{topic}' of broker '{broker}'")
-            }
+            Self::Sending(waiting) => format!(
+                "blocked publishing to topic '{}' of broker '{}'",
+                waiting.topic, waiting.broker
+            ),
             Self::AwaitingTurn => {
                 "waiting for the group members added before it to finish".to_owned()
             }
@@ -237,12 +238,10 @@ pub(crate) struct ActorCell {
     /// Copies settled by completions not yet completed: counted as
     /// abandoned in a report made meanwhile (at the deadline).
     deferred_outstanding: AtomicU64,
-    /// The tracker of the event being handled, if it is tracked (for
-    /// `Context::defer`).
-    tracker: Mutex<Option<Arc<Tracker>>>,
     /// Woken when this actor, blocked publishing, is found to be the
-    /// breaker of a cycle (see `internal::cycle`).
-    pub(crate) cycle_break: Arc<tokio::sync::Notify>,
+    /// breaker of a cycle (see `internal::cycle`). Made at its first wait:
+    /// most actors never wait, and an idle one is smaller without it.
+    cycle_break: OnceLock<Arc<tokio::sync::Notify>>,
     /// A [`Status`].
     status: AtomicU8,
     /// Times the actor was rebuilt after a failure.
@@ -254,8 +253,6 @@ pub(crate) struct ActorCell {
     /// Whether a dead letter of this actor found no taker yet (it is
     /// logged once).
     untaken_warned: AtomicBool,
-    /// Told when the task records its ending, for `stop_actor`.
-    on_ending: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// The actor task's waker while it waits for its mailbox, so a stop
     /// request, a failure or the deadline can wake it without it having to
     /// build a wait future for each of them every time it waits.
@@ -264,9 +261,22 @@ pub(crate) struct ActorCell {
     /// What the actor's task is doing, and the topic a publish of it is
     /// waiting on, if any. Two layers because a handler's first poll can
     /// record a waiting publish before the handler itself is recorded.
-    activity: Mutex<(Activity, Option<Waiting>)>,
-    ending: Mutex<Option<Ending>>,
-    failure: Mutex<Option<Error>>,
+    /// The waiting publish is boxed, so that an idle actor is smaller.
+    activity: Mutex<(Activity, Option<Box<Waiting>>)>,
+    /// What is set rarely, under one lock, so that an idle actor is smaller.
+    rare: Mutex<Rare>,
+}
+
+/// The parts of an [`ActorCell`] set once or seldom.
+#[derive(Debug, Default)]
+struct Rare {
+    /// The tracker of the event being handled, if it is tracked (for
+    /// `Context::defer`).
+    tracker: Option<Arc<Tracker>>,
+    /// Told when the task records its ending, for `stop_actor`.
+    on_ending: Option<tokio::sync::oneshot::Sender<()>>,
+    ending: Option<Box<Ending>>,
+    failure: Option<Box<Error>>,
 }
 
 impl ActorCell {
@@ -278,19 +288,16 @@ impl ActorCell {
             clock: Clock::new(),
             deferred: AtomicBool::new(false),
             deferred_outstanding: AtomicU64::new(0),
-            tracker: Mutex::new(None),
-            cycle_break: Arc::new(tokio::sync::Notify::new()),
+            cycle_break: OnceLock::new(),
             status: AtomicU8::new(Status::Running as u8),
             restarts: AtomicU32::new(0),
             stop_requested: AtomicBool::new(false),
             retired: AtomicBool::new(false),
             untaken_warned: AtomicBool::new(false),
-            on_ending: Mutex::new(None),
             waker: Mutex::new(None),
             counters: Counters::default(),
             activity: Mutex::new((Activity::Starting, None)),
-            ending: Mutex::new(None),
-            failure: Mutex::new(None),
+            rare: Mutex::default(),
         }
     }
 
@@ -352,11 +359,11 @@ impl ActorCell {
     /// The tracker of the event being handled (set around a tracked
     /// event's handler), for a completion to settle.
     pub(crate) fn set_tracker(&self, tracker: Option<Arc<Tracker>>) {
-        *self.tracker.lock() = tracker;
+        self.rare.lock().tracker = tracker;
     }
 
     pub(crate) fn take_tracker(&self) -> Option<Arc<Tracker>> {
-        self.tracker.lock().take()
+        self.rare.lock().tracker.take()
     }
 
     #[inline]
@@ -392,17 +399,18 @@ impl ActorCell {
             return None;
         }
         let (told, ended) = tokio::sync::oneshot::channel();
-        *self.on_ending.lock() = Some(told);
+        let mut rare = self.rare.lock();
+        // Ended already: no one will tell (the receiver sees the sender go).
+        if rare.ending.is_none() {
+            rare.on_ending = Some(told);
+        }
+        drop(rare);
         let _ = self.status.compare_exchange(
             Status::Running as u8,
             Status::SelfStopped as u8,
             Ordering::AcqRel,
             Ordering::Acquire,
         );
-        if self.ending.lock().is_some() {
-            // Ended meanwhile: no one else will tell.
-            self.on_ending.lock().take();
-        }
         self.request_stop();
         Some(ended)
     }
@@ -427,19 +435,25 @@ impl ActorCell {
         );
     }
 
+    /// Woken when this actor, blocked publishing, is found to be the
+    /// breaker of a cycle.
+    pub(crate) fn cycle_break(&self) -> &Arc<tokio::sync::Notify> {
+        self.cycle_break.get_or_init(Arc::default)
+    }
+
     /// Record a failure. The first one wins; the actor is woken so it stops.
     pub(crate) fn fail(&self, error: Error) {
-        let mut failure = self.failure.lock();
-        if failure.is_none() {
-            *failure = Some(error);
+        let mut rare = self.rare.lock();
+        if rare.failure.is_none() {
+            rare.failure = Some(Box::new(error));
         }
-        drop(failure);
+        drop(rare);
         self.status.store(Status::Failed as u8, Ordering::Release);
         self.wake();
     }
 
     pub(crate) fn take_failure(&self) -> Option<Error> {
-        self.failure.lock().take()
+        self.rare.lock().failure.take().map(|error| *error)
     }
 
     /// Remember the waiting task's waker. The caller re-checks its flags
@@ -469,7 +483,7 @@ impl ActorCell {
 
     /// Record (or clear) a publish waiting for room on a topic.
     pub(crate) fn set_sending(&self, waiting: Option<Waiting>) {
-        self.activity.lock().1 = waiting;
+        self.activity.lock().1 = waiting.map(Box::new);
     }
 
     pub(crate) fn activity(&self) -> Activity {
@@ -481,12 +495,15 @@ impl ActorCell {
 
     /// Whether the actor's task has recorded how it ended.
     pub(crate) fn has_ended(&self) -> bool {
-        self.ending.lock().is_some()
+        self.rare.lock().ending.is_some()
     }
 
     pub(crate) fn set_ending(&self, ending: Ending) {
-        *self.ending.lock() = Some(ending);
-        if let Some(told) = self.on_ending.lock().take() {
+        let mut rare = self.rare.lock();
+        rare.ending = Some(Box::new(ending));
+        let told = rare.on_ending.take();
+        drop(rare);
+        if let Some(told) = told {
             let _ = told.send(());
         }
     }
@@ -497,7 +514,7 @@ impl ActorCell {
     pub(crate) fn figures(&self, finished: bool) -> ActorFigures {
         let counts = self.counters.counts();
         let activity = self.activity();
-        let ended = finished || self.ending.lock().is_some();
+        let ended = finished || self.has_ended();
         let state = match (ended, self.status()) {
             (true, _) => ActorState::Ended(self.report(false).outcome),
             (false, Status::Failed) => ActorState::Failing,
@@ -519,7 +536,8 @@ impl ActorCell {
     /// aborted or abandoned events says what it was doing.
     pub(crate) fn report(&self, deadline_hit: bool) -> ActorReport {
         let c = &self.counters;
-        let outcome = match self.ending.lock().clone() {
+        let ending = self.rare.lock().ending.as_deref().cloned();
+        let outcome = match ending {
             Some(Ending::Completed) => ActorOutcome::Completed,
             Some(Ending::Failed(error)) => ActorOutcome::Failed(error),
             Some(Ending::Interrupted) => ActorOutcome::Interrupted,

@@ -173,7 +173,7 @@ impl<'a, E> Publisher<'a, E> {
         let policy = shared.protocol().cycle_policy();
         let graph = shared.protocol().waits();
         let key = lane.spill.key();
-        let (edge, mine) = graph.publisher_waits(cell, &cell.cycle_break, key, policy);
+        let (edge, mine) = graph.publisher_waits(cell, cell.cycle_break(), key, policy);
         let mut check = mine.is_some();
         let mut reserve = pin!(lane.sender.reserve());
         loop {
@@ -187,7 +187,7 @@ impl<'a, E> Publisher<'a, E> {
                 // Some of this actor's own events may wait there.
                 tokio::select! {
                     () = lane.spill.drained() => check = false,
-                    () = cell.cycle_break.notified() => check = true,
+                    () = cell.cycle_break().notified() => check = true,
                 }
             } else {
                 tokio::select! {
@@ -197,7 +197,7 @@ impl<'a, E> Publisher<'a, E> {
                             Err(_) => Room::Closed,
                         };
                     }
-                    () = cell.cycle_break.notified() => check = true,
+                    () = cell.cycle_break().notified() => check = true,
                 }
             }
         }

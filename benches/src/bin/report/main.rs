@@ -76,7 +76,8 @@ fn main() {
     let bench = Bench::new(repeats);
     progress_header();
     let tables = tables::all(&bench);
-    let targets = targets::targets(&tables);
+    let mut targets = targets::targets(&tables);
+    targets.push(targets::idle_memory(&memory));
     println!("instructions per event (callgrind)");
     let instructions = instructions::counts();
     let load_end = loadavg();

@@ -16,6 +16,9 @@ use crate::{
     tables::{KAMEO, MAIKO, MAIKO_OLD, RACTOR},
 };
 
+/// The plain-tokio row of the memory table.
+pub const TOKIO_TASK: &str = "tokio task + bounded mpsc";
+
 /// One system's memory figures, in bytes.
 pub struct Memory {
     pub system: &'static str,
@@ -58,7 +61,7 @@ pub fn memory() -> Vec<Memory> {
         twice(&rt, || maiko_old::queued_event_bytes(BACKLOG, live_bytes)),
     );
     probe(
-        "tokio task + bounded mpsc",
+        TOKIO_TASK,
         twice(&rt, || tokio_base::idle_task_bytes(IDLE_ACTORS, live_bytes)),
         twice(&rt, || tokio_base::queued_event_bytes(BACKLOG, live_bytes)),
     );

@@ -4,6 +4,7 @@ use maiko_benches::BACKLOG;
 
 use crate::{
     measure::FLAVORS,
+    memory::{Memory, TOKIO_TASK},
     render::{fmt_ns, fmt_ratio},
     tables::{
         DRAIN, FAN_OUT, IDLE_STOP, KAMEO, MAIKO, MAIKO_OLD, MAIKO_RUNNING, ONE_TO_ONE, RACTOR,
@@ -140,4 +141,29 @@ pub fn targets(tables: &[Table]) -> Vec<Target> {
         ratio_at_most(drain, MAIKO_RUNNING, 1.1, ["stop", "running"], " per event"),
     );
     out
+}
+
+/// Memory per idle actor at most 1.2x a tokio task with a bounded channel
+/// (one figure: the probe runs on one runtime).
+pub fn idle_memory(memory: &[Memory]) -> Target {
+    let bytes = |system: &str| {
+        memory
+            .iter()
+            .find(|m| m.system == system)
+            .map(|m| m.idle_actor)
+    };
+    let (maiko, tokio) = (bytes(MAIKO), bytes(TOKIO_TASK));
+    let ratio = maiko.zip(tokio).map(|(m, t)| m / t);
+    let figures = match (maiko, tokio) {
+        (Some(m), Some(t)) => format!(
+            "maiko {m:.0} B vs tokio task {t:.0} B: {}",
+            fmt_ratio(ratio)
+        ),
+        _ => "n/a".into(),
+    };
+    Target {
+        name: "Memory per idle actor at most 1.2x a tokio task with a bounded channel".into(),
+        figures,
+        met: ratio.map(|r| r <= 1.2),
+    }
 }
