@@ -107,7 +107,9 @@ impl<'a, E> Publisher<'a, E> {
         };
         let permit = match fast {
             Some(permit) => permit,
-            None => match self.wait_for_room(&lane, &event).await {
+            // Boxed: the wait's state would otherwise make every publish's
+            // future larger, and so every move of it dearer.
+            None => match Box::pin(self.wait_for_room(&lane, &event)).await {
                 Room::Permit(permit) => permit,
                 Room::Closed => {
                     // The broker closed this channel: the gate is closed.
