@@ -741,16 +741,11 @@ async fn handle_event<A: Actor, T: Topic<A::Event>>(
         cell.set_tracker(mail.tracker.clone());
     }
     cell.enter_handler(mail.depth, mail.id());
-    // The handler polled here directly, not through `run_as`: one level of
-    // nesting less in the state every idle actor's task carries.
     let mut code = pin!(actor.handle_event(mail));
     let mut waited = false;
     let result = poll_fn(|cx| {
-        poll_guarded(code.as_mut(), cx, || {
-            if !waited {
-                waited = true;
-                cell.set_activity(Activity::Handling(T::from_event(mail.event()).name()));
-            }
+        poll_as(cell, code.as_mut(), cx, &mut waited, || {
+            Activity::Handling(T::from_event(mail.event()).name())
         })
     })
     .await;
@@ -778,30 +773,42 @@ async fn next_step(action: StepAction) -> StepState {
     }
 }
 
-/// Run actor code (a handler or a step) to completion, panics caught. Only
-/// if it actually waits is `activity` recorded in the cell, for the report,
-/// and put back to idle afterwards: the common, immediate case does no
-/// bookkeeping.
+/// Run actor code (a step) to completion, panics caught, recording its
+/// activity as [`poll_as`] does and putting the cell back to idle if it
+/// waited.
 async fn run_as<F: Future>(
     cell: &ActorCell,
     mut code: std::pin::Pin<&mut F>,
-    activity: impl FnOnce() -> Activity,
+    activity: fn() -> Activity,
 ) -> std::result::Result<F::Output, Error> {
-    let mut activity = Some(activity);
     let mut waited = false;
-    let result = poll_fn(|cx| {
-        poll_guarded(code.as_mut(), cx, || {
-            if let Some(activity) = activity.take() {
-                waited = true;
-                cell.set_activity(activity());
-            }
-        })
-    })
-    .await;
+    let result = poll_fn(|cx| poll_as(cell, code.as_mut(), cx, &mut waited, activity)).await;
     if waited {
         cell.set_activity(Activity::Idle);
     }
     result
+}
+
+/// Poll actor code (a handler or a step) once, panics caught. The first
+/// time it has to wait, `activity` is recorded in the cell, for the report,
+/// and `waited` is set, for the caller to put the cell back to idle once
+/// the code has finished: the common, immediate case does no bookkeeping.
+/// A handler is polled through this in its own `poll_fn`, not through
+/// [`run_as`]: one level of nesting less in the state of every actor's task.
+#[inline]
+fn poll_as<F: Future>(
+    cell: &ActorCell,
+    code: std::pin::Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+    waited: &mut bool,
+    activity: impl FnOnce() -> Activity,
+) -> Poll<std::result::Result<F::Output, Error>> {
+    poll_guarded(code, cx, || {
+        if !*waited {
+            *waited = true;
+            cell.set_activity(activity());
+        }
+    })
 }
 
 /// Pass an error (or a panic, as [`Error::Panicked`]) to the actor's
