@@ -19,7 +19,7 @@
 #   20000 events) alternated ALTERNATIONS times, the median of each, and the
 #   ratio on / off; the monitored workloads take part in the alternation.
 #
-# Prints a markdown section `## Monitoring cost`; with an argument, writes it
+# Prints a markdown section `### Monitoring cost`; with an argument, writes it
 # to that file too. Needs valgrind. Environment (defaults): RUNS (5),
 # ALTERNATIONS (4), RUN_SECONDS (3).
 set -euo pipefail
@@ -186,7 +186,7 @@ fi
 fmt_ns() { calc "printf \"%.0f\", $1 / $2"; }
 
 section="$(
-    echo "## Monitoring cost"
+    echo "### Monitoring cost (\`monitoring-cost.sh\`)"
     echo
     echo "What the \`monitoring\` feature costs one-to-one (32 B) and fan-out (to 4," \
         "32 B) throughput, from \`benches/monitoring-cost.sh\`: the \`profile\`" \
@@ -196,7 +196,7 @@ section="$(
         "before the start. $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs," \
         "$(rustc --version | cut -d' ' -f1-2), $(valgrind --version)."
     echo
-    echo "### Instructions per event (callgrind)"
+    echo "#### Instructions per event (callgrind)"
     echo
     echo "\`PROFILE_RUNS=$runs PROFILE_EVENTS=N valgrind --tool=callgrind\`, at" \
         "N=$large and N=$small: (Ir($large) - Ir($small)) / ($runs x" \
@@ -218,7 +218,7 @@ section="$(
     echo
     monitor_sentence fan_out 4
     echo
-    echo "### Time (alternating the two builds)"
+    echo "#### Time (alternating the two builds)"
     echo
     echo "\`profile WORKLOAD $seconds\` (current-thread runtime, mean time per run of" \
         "$small events over $seconds s), the off, on and no-op-monitor runs" \

@@ -354,6 +354,31 @@ pub async fn restart(restarts: u64) -> Duration {
     elapsed
 }
 
+/// [`one_to_one`] with 32-byte events and the subscriber registered with
+/// `add_restartable` (`RestartPolicy::on_failure()`): it never fails, so
+/// this is what a restart policy costs an actor that does not use it.
+pub async fn one_to_one_restartable(n: u64) -> Duration {
+    let mut setup = Setup::<32>::new(1);
+    setup.producer("producer", n, 1);
+    let mut tally = Some(Tally::new(n, &setup.done));
+    let started = Arc::clone(&setup.started);
+    setup
+        .sup
+        .add_restartable(
+            "subscriber",
+            move |_| Counter::<32> {
+                tally: tally
+                    .take()
+                    .expect("built once: the subscriber never fails"),
+                started: Arc::clone(&started),
+            },
+            [ByteTopic(0)],
+            RestartPolicy::on_failure(),
+        )
+        .expect("add the restartable subscriber");
+    setup.run().await
+}
+
 /// A monitor that implements none of [`maiko::monitoring::Monitor`]'s
 /// methods: registering it makes the runtime produce its records (and its
 /// dispatcher task take them), which is the cost the monitored workloads

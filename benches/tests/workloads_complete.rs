@@ -58,6 +58,7 @@ fn tokio_baselines_complete() {
 fn maiko_workloads_complete() {
     on_both(|| maiko_now::one_to_one::<32>(N));
     on_both(|| maiko_now::one_to_one::<1024>(N));
+    on_both(|| maiko_now::one_to_one_restartable(N));
     on_both(|| maiko_now::fan_out(N, 4));
     on_both(|| maiko_now::fan_in(N, 4));
     on_both(|| maiko_now::pipeline(N));

@@ -523,7 +523,10 @@ fn main() {
             drains.join("; ")
         ));
     }
-    let verdict = if ratio >= 0.9 { "met" } else { "**not met**" };
+    let p99_ratio =
+        medians[0].p99.as_secs_f64() / medians[1].p99.as_secs_f64().max(f64::MIN_POSITIVE);
+    let met = ratio >= 0.95 && p99_ratio <= 1.2;
+    let verdict = if met { "met" } else { "**not met**" };
     if o.markdown {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -536,7 +539,7 @@ fn main() {
             .unwrap_or_else(|| "unknown".into());
         let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
         let load_after = load_average();
-        println!("## Ingest service over HTTP (`ingest_load`)\n");
+        println!("### Ingest service over HTTP (`ingest_load`)\n");
         println!(
             "`cargo run --release -p maiko-benches --bin ingest_load -- --markdown`, on {nproc} \
              CPUs ({cpu}), shared with the load generator. {} keep-alive connections post unique \
@@ -559,12 +562,16 @@ fn main() {
         );
         print!("{table}");
         println!(
-            "\nThroughput, maiko ÷ baseline: **{ratio:.2}** (goal at least 0.9: {verdict}); \
-             server CPU per request, maiko ÷ baseline: {cpu_ratio:.2}.\n"
+            "\nThroughput, maiko ÷ baseline: **{ratio:.2}**; p99 latency, maiko ÷ baseline: \
+             **{p99_ratio:.2}** (goal: at least 0.95x the throughput, p99 within 1.2x: \
+             {verdict}); server CPU per request, maiko ÷ baseline: {cpu_ratio:.2}.\n"
         );
     } else {
         println!("\n{table}");
-        println!("throughput maiko ÷ baseline: {ratio:.2} (goal ≥ 0.9: {verdict})");
+        println!(
+            "throughput maiko ÷ baseline: {ratio:.2}, p99 maiko ÷ baseline: {p99_ratio:.2} \
+             (goal: throughput ≥ 0.95, p99 ≤ 1.2: {verdict})"
+        );
         println!("server CPU per request maiko ÷ baseline: {cpu_ratio:.2}");
     }
 }

@@ -8,6 +8,7 @@
 //! Usage: `profile WORKLOAD [SECONDS]`, WORKLOAD one of `one_to_one`,
 //! `fan_out`, `fan_in`, `pipeline`, `bridged_pipeline`, `lanes_1_broker`,
 //! `lanes_2_brokers`, `lanes_4_brokers`, `scaling_10000`, `idle_stop_4`,
+//! `idle_stop_1000`, `tokio_idle_stop_1000` (the stop of idle actors or tasks),
 //! `drain_stop`, `drain_running`, `old_one_to_one`, `old_scaling_10000`,
 //! `tokio_one_hop`, `tokio_two_hops`, and with `--features monitoring`
 //! `one_to_one_monitored` and `fan_out_monitored` (`one_to_one` and
@@ -137,6 +138,8 @@ async fn run_once(workload: &str, events: u64) -> Duration {
         "lanes_4_brokers" => maiko_now::lanes(events, 4).await,
         "scaling_10000" => maiko_now::scaling(10_000, 2_000).await,
         "idle_stop_4" => maiko_now::idle_stop(4).await,
+        "idle_stop_1000" => maiko_now::idle_stop(1_000).await,
+        "tokio_idle_stop_1000" => tokio_base::idle_stop(1_000).await,
         "drain_stop" => maiko_now::drain(BACKLOG, DrainMode::Stop).await,
         "drain_running" => maiko_now::drain(BACKLOG, DrainMode::Running).await,
         "old_one_to_one" => maiko_old::one_to_one::<32>(events).await,

@@ -541,14 +541,21 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         } = self;
         let protocol = shared.protocol();
         let escalated = protocol.is_escalated();
+        // Read once per batch: an unwatched batch makes no record at all, so
+        // monitoring compiled in costs nothing while no monitor watches.
         let watching = watch.watching();
+        let watched = watching.is_on();
         let mut settle = Batch::new(cell, shared, dead, batch);
         // The copy handed again to a rebuilt instance, and how many more
         // times it may be.
         let mut retries: Option<(usize, u32)> = None;
         while settle.next < settle.mails.len() {
             let mail = &settle.mails[settle.next];
-            let mut sight = watching.dispatched(mail, &cell.id).await;
+            let mut sight = if watched {
+                watching.dispatched(mail, &cell.id).await
+            } else {
+                watching.unseen()
+            };
             if escalated {
                 settle.bury(DeadReason::Abandoned);
                 continue;
@@ -557,12 +564,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                 settle.bury(DeadReason::ActorFailed);
                 continue;
             }
-            watching
-                .delivered(&mut sight, mail, &cell.id, &cell.clock)
-                .await;
+            if watched {
+                watching
+                    .delivered(&mut sight, mail, &cell.id, &cell.clock)
+                    .await;
+            }
             let result = handle_event::<A, T>(actor, cell, mail).await;
             let outcome = classify(result, protocol);
-            if !matches!(outcome, Outcome::Panicked(_)) {
+            if watched && !matches!(outcome, Outcome::Panicked(_)) {
                 watching.handled(sight, mail, &cell.id).await;
             }
             // The usual case (the handler returned) settles here; a failure
@@ -574,7 +583,9 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     continue;
                 }
                 Outcome::Error(error) => {
-                    watching.error(&error, &cell.id).await;
+                    if watched {
+                        watching.error(&error, &cell.id).await;
+                    }
                     on_error(actor, error).err()
                 }
                 // A panic the actor swallows is an error it carried on from.
@@ -609,17 +620,23 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             live,
             ..
         } = self;
+        // As for a batch: an unwatched step makes no record.
         let watching = watch.watching();
-        watching.step_enter(&cell.id).await;
+        let watched = watching.is_on();
+        if watched {
+            watching.step_enter(&cell.id).await;
+        }
         let result = run_as(cell, pin!(actor.step()), || Activity::Stepping).await;
         match classify(result, shared.protocol()) {
             Outcome::Done(action) => {
-                watching.step_exit(action, &cell.id).await;
+                if watched {
+                    watching.step_exit(action, &cell.id).await;
+                }
                 next_step(action).await
             }
             Outcome::Interrupted | Outcome::Refused => StepState::Off,
             Outcome::Error(error) | Outcome::Panicked(error) => {
-                if !matches!(error, Error::Panicked(_)) {
+                if watched && !matches!(error, Error::Panicked(_)) {
                     watching.error(&error, &cell.id).await;
                 }
                 let Err(error) = on_error(actor, error) else {

@@ -76,10 +76,11 @@ fn main() {
     let bench = Bench::new(repeats);
     progress_header();
     let tables = tables::all(&bench);
-    let mut targets = targets::targets(&tables);
-    targets.push(targets::idle_memory(&memory));
     println!("instructions per event (callgrind)");
     let instructions = instructions::counts();
+    let mut targets = targets::targets(&tables);
+    targets.push(targets::idle_memory(&memory));
+    targets.extend(targets::second_round(&tables, &instructions));
     let load_end = loadavg();
     let wall = began.elapsed();
 

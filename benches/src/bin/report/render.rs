@@ -89,7 +89,49 @@ pub fn render(run: &Run<'_>) -> String {
     instructions(&mut s, run.instructions);
     s.push_str(&memory_sections(run.memory, run.churn));
     workloads(&mut s, run.tables);
+    separately(&mut s);
     s
+}
+
+/// The sections other commands write into `benches/results/`, and the
+/// commands that write them.
+const SEPARATE: [(&str, &str); 3] = [
+    (
+        "ingest.md",
+        "cargo run --release -p maiko-benches --bin ingest_load -- --markdown > benches/results/ingest.md",
+    ),
+    (
+        "nats.md",
+        "cargo bench -p maiko-nats --bench bridge_throughput -- --markdown | sed -n '/^### /,$p' > benches/results/nats.md",
+    ),
+    (
+        "monitoring.md",
+        "benches/monitoring-cost.sh benches/results/monitoring.md",
+    ),
+];
+
+/// The workloads this report does not run (they build servers, need a
+/// `nats-server` or compare two builds), as their commands last wrote
+/// them.
+fn separately(s: &mut String) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let _ = writeln!(s, "\n## Measured by their own commands\n");
+    let _ = writeln!(
+        s,
+        "These workloads are not run by the report: each section is the file its command \
+         last wrote into `benches/results/`, included as it is (each says when and how it \
+         was measured), and each states its own goal.\n"
+    );
+    for (file, command) in SEPARATE {
+        match std::fs::read_to_string(dir.join(file)) {
+            Ok(text) => {
+                let _ = writeln!(s, "{}\n", text.trim_end());
+            }
+            Err(_) => {
+                let _ = writeln!(s, "`benches/results/{file}` is missing: `{command}`.\n");
+            }
+        }
+    }
 }
 
 fn machine(s: &mut String, run: &Run<'_>) {
@@ -126,7 +168,9 @@ fn targets(s: &mut String, targets: &[Target]) {
     let _ = writeln!(
         s,
         "\nRatios are maiko's time divided by the other's: below 1 maiko is faster. \
-         \"Faster than maiko 0.3.1\" is 0.3.1's time divided by maiko's.\n"
+         \"Faster than maiko 0.3.1\" is 0.3.1's time divided by maiko's. The ingest \
+         service, the NATS bridge and the cost of the `monitoring` build are measured by \
+         their own commands: their sections, at the end, state their goals.\n"
     );
 }
 

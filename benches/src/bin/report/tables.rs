@@ -31,8 +31,12 @@ pub const MAIKO_RUNNING: &str = "maiko, running";
 /// `one_to_one/32B` and `fan_out/4`).
 pub const MAIKO_MONITORED: &str = "maiko, no-op monitor registered";
 pub const MAIKO_OLD: &str = "maiko 0.3.1";
+/// `one_to_one/32B` with the subscriber registered by `add_restartable`.
+pub const MAIKO_RESTARTABLE: &str = "maiko, restartable subscriber (never fails)";
 pub const TOKIO_1: &str = "tokio mpsc, one hop";
 pub const TOKIO_2: &str = "tokio mpsc, two hops (forwarder)";
+/// `idle_stop`'s baseline.
+pub const TOKIO_TASKS: &str = "tokio tasks, drop senders + join";
 pub const TOKIO_RAW_4: &str = "tokio mpsc, 4 raw channels";
 pub const KAMEO: &str = "kameo 0.22";
 pub const RACTOR: &str = "ractor 0.16";
@@ -56,8 +60,8 @@ fn maiko_brokers(brokers: u8) -> &'static str {
 // Workloads, as the first part of a table key.
 pub const ONE_TO_ONE: &str = "one_to_one";
 pub const FAN_OUT: &str = "fan_out";
-const FAN_IN: &str = "fan_in";
-const PIPELINE: &str = "pipeline";
+pub const FAN_IN: &str = "fan_in";
+pub const PIPELINE: &str = "pipeline";
 pub const IDLE_STOP: &str = "idle_stop";
 pub const DRAIN: &str = "drain";
 const SCALING: &str = "scaling";
@@ -250,6 +254,11 @@ fn one_to_one<const N: usize>(bench: &Bench) -> Table {
     measure(bench, &mut t, MAIKO, EVENTS, r, || {
         maiko_now::one_to_one::<N>(EVENTS)
     });
+    if N == 32 {
+        measure(bench, &mut t, MAIKO_RESTARTABLE, EVENTS, r, || {
+            maiko_now::one_to_one_restartable(EVENTS)
+        });
+    }
     #[cfg(feature = "monitoring")]
     if N == 32 {
         measure(bench, &mut t, MAIKO_MONITORED, EVENTS, r, || {
@@ -480,14 +489,9 @@ fn stops(bench: &Bench) -> Vec<Table> {
         measure(bench, &mut t, MAIKO, 1, repeats, || {
             maiko_now::idle_stop(actors)
         });
-        measure(
-            bench,
-            &mut t,
-            "tokio tasks, drop senders + join",
-            1,
-            repeats,
-            || tokio_base::idle_stop(actors),
-        );
+        measure(bench, &mut t, TOKIO_TASKS, 1, repeats, || {
+            tokio_base::idle_stop(actors)
+        });
         measure(bench, &mut t, MAIKO_OLD, 1, repeats, || {
             maiko_old::idle_stop(actors)
         });

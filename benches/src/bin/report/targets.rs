@@ -3,12 +3,14 @@
 use maiko_benches::BACKLOG;
 
 use crate::{
+    instructions::Count,
     measure::FLAVORS,
     memory::{Memory, TOKIO_TASK},
     render::{fmt_ns, fmt_ratio},
     tables::{
-        DRAIN, FAN_OUT, IDLE_STOP, KAMEO, MAIKO, MAIKO_OLD, MAIKO_RUNNING, ONE_TO_ONE, RACTOR,
-        TOKIO_2, TOKIO_RAW_4, Table, event_size_key, key,
+        ACTIX, DRAIN, FAN_IN, FAN_OUT, IDLE_STOP, KAMEO, MAIKO, MAIKO_OLD, MAIKO_RESTARTABLE,
+        MAIKO_RUNNING, ONE_TO_ONE, PIPELINE, RACTOR, TOKIO_1, TOKIO_2, TOKIO_RAW_4, TOKIO_TASKS,
+        Table, event_size_key, key,
     },
 };
 
@@ -72,6 +74,27 @@ fn ratio_at_most<'a>(
     }
 }
 
+/// maiko's figure in `table` below kameo's and ractor's.
+fn ahead_of_peers(table: &Table) -> impl Fn(usize) -> (String, Option<bool>) + '_ {
+    move |flavor| {
+        let k = table.ratio(KAMEO, flavor);
+        let r = table.ratio(RACTOR, flavor);
+        let figures = format!(
+            "maiko {}, kameo {} ({}), ractor {} ({})",
+            fmt_ns(table.get(MAIKO, flavor)),
+            fmt_ns(table.get(KAMEO, flavor)),
+            fmt_ratio(k),
+            fmt_ns(table.get(RACTOR, flavor)),
+            fmt_ratio(r)
+        );
+        (figures, k.zip(r).map(|(k, r)| k < 1.0 && r < 1.0))
+    }
+}
+
+/// How far above the plain figure a variant may be and still count as
+/// "within noise": figures of one run move by several percent.
+const NOISE: f64 = 1.05;
+
 pub fn targets(tables: &[Table]) -> Vec<Target> {
     let mut out = Vec::new();
     let one = find(tables, &key(ONE_TO_ONE, event_size_key(32)));
@@ -87,19 +110,7 @@ pub fn targets(tables: &[Table]) -> Vec<Target> {
     per_runtime(
         &mut out,
         "One to one (32 B) faster than kameo and ractor",
-        |flavor| {
-            let k = one.ratio(KAMEO, flavor);
-            let r = one.ratio(RACTOR, flavor);
-            let figures = format!(
-                "maiko {}, kameo {} ({}), ractor {} ({})",
-                fmt_ns(one.get(MAIKO, flavor)),
-                fmt_ns(one.get(KAMEO, flavor)),
-                fmt_ratio(k),
-                fmt_ns(one.get(RACTOR, flavor)),
-                fmt_ratio(r)
-            );
-            (figures, k.zip(r).map(|(k, r)| k < 1.0 && r < 1.0))
-        },
+        ahead_of_peers(one),
     );
     per_runtime(
         &mut out,
@@ -166,4 +177,90 @@ pub fn idle_memory(memory: &[Memory]) -> Target {
         figures,
         met: ratio.map(|r| r <= 1.2),
     }
+}
+
+/// The second performance round's targets: one channel hop, idle actors
+/// and their stop as cheap as tokio tasks, features that cost nothing
+/// unused. `instructions` are the callgrind counts of this run.
+pub fn second_round(tables: &[Table], instructions: &[Count]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let one = find(tables, &key(ONE_TO_ONE, event_size_key(32)));
+    let fan = find(tables, &key(FAN_OUT, 4));
+    per_runtime(
+        &mut out,
+        "One to one (32 B) at most 1.25x one raw tokio hop",
+        ratio_at_most(one, TOKIO_1, 1.25, ["maiko", "one hop"], ""),
+    );
+    // actix runs on its own single-thread system only.
+    let (flavor, label) = (0, FLAVORS[0]);
+    let ratio = one.ratio(ACTIX, flavor);
+    out.push(Target {
+        name: format!("One to one (32 B) within 1.15x of actix ({label})"),
+        figures: format!(
+            "maiko {} vs actix {}: {}",
+            fmt_ns(one.get(MAIKO, flavor)),
+            fmt_ns(one.get(ACTIX, flavor)),
+            fmt_ratio(ratio)
+        ),
+        met: ratio.map(|r| r <= 1.15),
+    });
+    per_runtime(
+        &mut out,
+        "Fan-out to 4 at most 1.1x sending to 4 raw channels",
+        ratio_at_most(fan, TOKIO_RAW_4, 1.1, ["maiko", "raw"], ""),
+    );
+    per_runtime(
+        &mut out,
+        "Fan-out to 4 faster than kameo and ractor",
+        ahead_of_peers(fan),
+    );
+    for (workload, size, title) in [(FAN_IN, 4, "Fan-in of 4"), (PIPELINE, 3, "Pipeline of 3")] {
+        per_runtime(
+            &mut out,
+            &format!("{title} faster than kameo and ractor"),
+            ahead_of_peers(find(tables, &key(workload, size))),
+        );
+    }
+    for (workload, limit) in [("one_to_one", 700), ("fan_out", 1_600)] {
+        let count = instructions.iter().find(|c| c.workload == workload);
+        let per_event = count.and_then(|c| c.per_event.as_ref().ok()).copied();
+        out.push(Target {
+            name: format!("Instructions per event, {workload}, at most {limit}"),
+            figures: per_event.map_or_else(|| "n/a".into(), |n| format!("{n}")),
+            met: per_event.map(|n| n <= limit),
+        });
+    }
+    for actors in [4, 100, 1_000] {
+        per_runtime(
+            &mut out,
+            &format!(
+                "Idle stop of {actors} actors at most 2x dropping the senders of tokio tasks and joining them"
+            ),
+            ratio_at_most(
+                find(tables, &key(IDLE_STOP, actors)),
+                TOKIO_TASKS,
+                2.0,
+                ["maiko", "tokio"],
+                "",
+            ),
+        );
+    }
+    per_runtime(
+        &mut out,
+        &format!(
+            "A restartable subscriber that never fails within noise ({NOISE}x) of a plain one, one to one (32 B)"
+        ),
+        |flavor| {
+            let (plain, restartable) = (one.get(MAIKO, flavor), one.get(MAIKO_RESTARTABLE, flavor));
+            let ratio = restartable.zip(plain).map(|(r, p)| r / p);
+            let figures = format!(
+                "restartable {} vs plain {}: {}",
+                fmt_ns(restartable),
+                fmt_ns(plain),
+                fmt_ratio(ratio)
+            );
+            (figures, ratio.map(|r| r <= NOISE))
+        },
+    );
+    out
 }

@@ -146,6 +146,15 @@ impl<E: Event, T: Topic<E>> Watching<'_, E, T> {
         self.hub.is_some()
     }
 
+    /// The sight of a copy no record is made of (an unwatched batch).
+    #[inline]
+    pub(crate) fn unseen(&self) -> Sight<T> {
+        Sight {
+            topic: None,
+            clock: 0,
+        }
+    }
+
     /// A mailbox was full; `policy` says what happens next.
     pub(crate) async fn overflow(
         &self,
@@ -163,10 +172,7 @@ impl<E: Event, T: Topic<E>> Watching<'_, E, T> {
     /// The actor took a copy out of its mailbox.
     pub(crate) async fn dispatched(&self, mail: &Mail<E>, actor: &ActorId) -> Sight<T> {
         let Some(hub) = self.hub else {
-            return Sight {
-                topic: None,
-                clock: 0,
-            };
+            return self.unseen();
         };
         let topic = T::from_event(mail.event());
         hub.emit(Record::Dispatched(

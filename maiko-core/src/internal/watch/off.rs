@@ -80,6 +80,11 @@ impl Watching {
     }
 
     #[inline(always)]
+    pub(crate) fn unseen(&self) -> Sight {
+        Sight
+    }
+
+    #[inline(always)]
     pub(crate) fn overflow<E, T>(
         &self,
         _mail: &Mail<E>,
