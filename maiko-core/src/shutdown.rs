@@ -338,6 +338,11 @@ impl ShutdownReport {
     ///
     /// As described above.
     pub fn into_result(self) -> Result {
+        self.result()
+    }
+
+    /// [`into_result`](Self::into_result) of a report left in place.
+    pub(crate) fn result(&self) -> Result {
         for actor in &self.actors {
             if let ActorOutcome::Failed(error) = &actor.outcome {
                 return Err(Error::actor_failed(&actor.actor, error.clone()));

@@ -426,8 +426,11 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     /// started goes on to its end.
     pub async fn join(mut self) -> Result {
         self.start_unless_started().await?;
-        self.shared.books().report().finished().await;
-        self.shutdown().await.into_result()
+        self.shared
+            .books()
+            .report()
+            .read(ShutdownReport::result)
+            .await
     }
 
     /// [`start`](Self::start), then [`join`](Self::join).
@@ -460,9 +463,17 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// Dropping the future does not abandon the shutdown: it runs to its end
     /// in its own task, and a [`SupervisorHandle::stopped`] still sees it.
-    pub async fn stop(self) -> Result {
+    pub async fn stop(mut self) -> Result {
         self.usable()?;
-        self.shutdown().await.into_result()
+        if !self.request_stop_and_start().await {
+            return coordinator::report_of_nothing(&self.shared).into_result();
+        }
+        // The verdict is read from the report in the books, not a copy.
+        self.shared
+            .books()
+            .report()
+            .read(ShutdownReport::result)
+            .await
     }
 
     /// Stop as [`stop`](Self::stop) does and return the full report.
@@ -471,12 +482,17 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     ///
     /// As [`stop`](Self::stop).
     pub async fn shutdown(mut self) -> ShutdownReport {
-        self.shared.protocol().request_stop();
-        if self.start_unless_started().await.is_err() {
-            // Unusable configuration: nothing was started or accepted.
+        if !self.request_stop_and_start().await {
             return coordinator::report_of_nothing(&self.shared);
         }
-        self.handle().stopped().await
+        self.shared.books().report().wait().await
+    }
+
+    /// Request the stop and start unless started; `false` if the settings
+    /// were unusable (nothing was started or accepted).
+    async fn request_stop_and_start(&mut self) -> bool {
+        self.shared.protocol().request_stop();
+        self.start_unless_started().await.is_ok()
     }
 
     /// Start (unless started), run until SIGINT or SIGTERM (ctrl-c on other

@@ -6,6 +6,7 @@
 //! ```
 //!
 //! Usage: `profile WORKLOAD [SECONDS]`, WORKLOAD one of `one_to_one`,
+//! `one_to_one_restartable` (its subscriber added with `add_restartable`),
 //! `fan_out`, `fan_in`, `pipeline`, `bridged_pipeline`, `lanes_1_broker`,
 //! `lanes_2_brokers`, `lanes_4_brokers`, `scaling_10000`, `idle_stop_4`,
 //! `idle_stop_1000`, `tokio_idle_stop_1000` (the stop of idle actors or tasks),
@@ -129,6 +130,7 @@ const EVENTS: u64 = 20_000;
 async fn run_once(workload: &str, events: u64) -> Duration {
     match workload {
         "one_to_one" => maiko_now::one_to_one::<32>(events).await,
+        "one_to_one_restartable" => maiko_now::one_to_one_restartable(events).await,
         "fan_out" => maiko_now::fan_out(events, 4).await,
         "fan_in" => maiko_now::fan_in(events, 4).await,
         "pipeline" => maiko_now::pipeline(events).await,

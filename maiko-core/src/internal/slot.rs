@@ -52,6 +52,18 @@ impl<R: Clone> ReportSlot<R> {
         self.report.lock().clone()
     }
 
+    /// Wait until the shutdown has finished and read its report with
+    /// `read`, without copying it.
+    pub(crate) async fn read<V>(&self, read: impl FnOnce(&R) -> V) -> V {
+        self.finished().await;
+        read(
+            self.report
+                .lock()
+                .as_ref()
+                .expect("the report is stored before `finished` fires"),
+        )
+    }
+
     /// Wait until the shutdown has finished and return its report.
     pub(crate) async fn wait(&self) -> R {
         self.finished().await;

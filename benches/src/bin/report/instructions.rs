@@ -8,7 +8,12 @@
 use std::{path::PathBuf, process::Command};
 
 /// The workloads counted, as the `profile` binary names them.
-const WORKLOADS: [&str; 3] = ["one_to_one", "fan_out", "tokio_one_hop"];
+const WORKLOADS: [&str; 4] = [
+    "one_to_one",
+    "one_to_one_restartable",
+    "fan_out",
+    "tokio_one_hop",
+];
 const FEW: u64 = 20_000;
 const MANY: u64 = 60_000;
 
