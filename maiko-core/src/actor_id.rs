@@ -1,4 +1,4 @@
-use std::{fmt, hash, sync::Arc};
+use std::{borrow::Borrow, fmt, hash, sync::Arc};
 
 /// The name of a registered actor, cheap to clone.
 ///
@@ -15,6 +15,10 @@ use std::{fmt, hash, sync::Arc};
 /// assert_eq!(id.as_str(), "ingest");
 /// assert_eq!(id, ActorId::from("ingest"));
 /// assert_eq!(id.to_string(), "ingest");
+///
+/// // A set or map keyed by ids is searched by name.
+/// let names: std::collections::HashSet<ActorId> = [id].into();
+/// assert!(names.contains("ingest"));
 /// ```
 #[derive(Debug, Clone, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -64,6 +68,14 @@ impl From<&str> for ActorId {
 impl From<String> for ActorId {
     fn from(id: String) -> Self {
         Self(Arc::new(id.into_boxed_str()))
+    }
+}
+
+/// Ids are compared and hashed by their names, so a set or map keyed by
+/// `ActorId` can be searched with a `&str`.
+impl Borrow<str> for ActorId {
+    fn borrow(&self) -> &str {
+        self.as_str()
     }
 }
 

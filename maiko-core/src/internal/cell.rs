@@ -12,7 +12,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::{gate::Origin, tracker::Tracker, watch::Clock};
 use crate::{
@@ -93,6 +93,10 @@ pub(crate) enum Ending {
     Failed(Error),
     Interrupted,
 }
+
+/// The ending most actors record, shared, so that recording it allocates
+/// nothing.
+static COMPLETED: LazyLock<Arc<Ending>> = LazyLock::new(|| Arc::new(Ending::Completed));
 
 /// Where a copy of an event was when its outcome was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,7 +279,7 @@ struct Rare {
     tracker: Option<Arc<Tracker>>,
     /// Told when the task records its ending, for `stop_actor`.
     on_ending: Option<tokio::sync::oneshot::Sender<()>>,
-    ending: Option<Box<Ending>>,
+    ending: Option<Arc<Ending>>,
     failure: Option<Box<Error>>,
 }
 
@@ -500,7 +504,10 @@ impl ActorCell {
 
     pub(crate) fn set_ending(&self, ending: Ending) {
         let mut rare = self.rare.lock();
-        rare.ending = Some(Box::new(ending));
+        rare.ending = Some(match ending {
+            Ending::Completed => Arc::clone(&COMPLETED),
+            other => Arc::new(other),
+        });
         let told = rare.on_ending.take();
         drop(rare);
         if let Some(told) = told {

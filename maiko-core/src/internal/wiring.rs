@@ -98,9 +98,8 @@ impl<E: Event, T: Topic<E>> Roster<E, T> {
         if name.trim().is_empty() {
             return Err(Error::EmptyActorName);
         }
-        let id = ActorId::new(name);
-        if self.names.contains(&id) || id == self.supervisor {
-            return Err(Error::DuplicateActorName(id));
+        if self.names.contains(name) || self.supervisor.as_str() == name {
+            return Err(Error::DuplicateActorName(ActorId::new(name)));
         }
         Ok(())
     }

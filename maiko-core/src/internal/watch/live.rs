@@ -16,8 +16,9 @@ use crate::{ActorId, Error, Event, OverflowPolicy, StepAction, Topic};
 
 /// A publisher's logical clock (an actor's, or the supervisor's for the
 /// publishes from outside): one tick per publish, and on handling an event
-/// at least one more than the event's clock. It only moves while a monitor
-/// watches.
+/// at least one more than the event's clock. Every publish ticks it
+/// (cheaper than asking whether a monitor watches); a handling moves it
+/// only while one does, and only records read it.
 ///
 /// A load and a store, not a locked read-modify-write: the actor's own
 /// task is the one that publishes (a clone of its context in another task
