@@ -47,11 +47,6 @@ impl<R: Clone> ReportSlot<R> {
         self.finished.clone()
     }
 
-    /// The report, once the shutdown has finished.
-    pub(crate) fn get(&self) -> Option<R> {
-        self.report.lock().clone()
-    }
-
     /// Wait until the shutdown has finished and read its report with
     /// `read`, without copying it.
     pub(crate) async fn read<V>(&self, read: impl FnOnce(&R) -> V) -> V {
@@ -66,8 +61,6 @@ impl<R: Clone> ReportSlot<R> {
 
     /// Wait until the shutdown has finished and return its report.
     pub(crate) async fn wait(&self) -> R {
-        self.finished().await;
-        self.get()
-            .expect("the report is stored before `finished` fires")
+        self.read(R::clone).await
     }
 }

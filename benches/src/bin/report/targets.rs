@@ -192,17 +192,11 @@ pub fn second_round(tables: &[Table], instructions: &[Count]) -> Vec<Target> {
         ratio_at_most(one, TOKIO_1, 1.25, ["maiko", "one hop"], ""),
     );
     // actix runs on its own single-thread system only.
-    let (flavor, label) = (0, FLAVORS[0]);
-    let ratio = one.ratio(ACTIX, flavor);
+    let (figures, met) = ratio_at_most(one, ACTIX, 1.15, ["maiko", "actix"], "")(0);
     out.push(Target {
-        name: format!("One to one (32 B) within 1.15x of actix ({label})"),
-        figures: format!(
-            "maiko {} vs actix {}: {}",
-            fmt_ns(one.get(MAIKO, flavor)),
-            fmt_ns(one.get(ACTIX, flavor)),
-            fmt_ratio(ratio)
-        ),
-        met: ratio.map(|r| r <= 1.15),
+        name: format!("One to one (32 B) within 1.15x of actix ({})", FLAVORS[0]),
+        figures,
+        met,
     });
     per_runtime(
         &mut out,
@@ -222,8 +216,7 @@ pub fn second_round(tables: &[Table], instructions: &[Count]) -> Vec<Target> {
         );
     }
     for (workload, limit) in [("one_to_one", 700), ("fan_out", 1_600)] {
-        let count = instructions.iter().find(|c| c.workload == workload);
-        let per_event = count.and_then(|c| c.per_event.as_ref().ok()).copied();
+        let per_event = per_event(instructions, workload);
         out.push(Target {
             name: format!("Instructions per event, {workload}, at most {limit}"),
             figures: per_event.map_or_else(|| "n/a".into(), |n| format!("{n}")),
@@ -247,14 +240,8 @@ pub fn second_round(tables: &[Table], instructions: &[Count]) -> Vec<Target> {
     }
     // Deterministic where times are not: the same binary counts the same
     // instructions whatever else the machine does.
-    let per_event = |workload: &str| {
-        instructions
-            .iter()
-            .find(|c| c.workload == workload)
-            .and_then(|c| c.per_event.as_ref().ok())
-            .copied()
-    };
-    let (plain, restartable) = (per_event("one_to_one"), per_event("one_to_one_restartable"));
+    let plain = per_event(instructions, "one_to_one");
+    let restartable = per_event(instructions, "one_to_one_restartable");
     let ratio = restartable.zip(plain).map(|(r, p)| r as f64 / p as f64);
     out.push(Target {
         name: format!(
@@ -269,4 +256,13 @@ pub fn second_round(tables: &[Table], instructions: &[Count]) -> Vec<Target> {
         met: ratio.map(|r| r <= SAME),
     });
     out
+}
+
+/// `workload`'s instructions per event, if callgrind counted them.
+fn per_event(instructions: &[Count], workload: &str) -> Option<u64> {
+    instructions
+        .iter()
+        .find(|c| c.workload == workload)
+        .and_then(|c| c.per_event.as_ref().ok())
+        .copied()
 }
