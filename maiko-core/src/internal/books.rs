@@ -127,21 +127,33 @@ impl Books {
         report
     }
 
+    /// Room for every actor's report: taken when the stop begins, before
+    /// the actors' tasks end and free their memory. A large allocation made
+    /// right after many small frees costs the allocator a pass over them
+    /// (glibc consolidates its fast bins): taken at the end instead, it made
+    /// a stop of 100 or 1000 idle actors 7% dearer in instructions.
+    pub(crate) fn report_room(&self) -> Vec<ActorReport> {
+        let folded = usize::from(self.folded.lock().is_some());
+        Vec::with_capacity(self.actors.lock().len() + folded)
+    }
+
     /// Every actor's report, in the order they were registered (the live
-    /// ones' tasks must have ended or been aborted and joined).
-    pub(crate) fn reports(&self, deadline_hit: bool) -> Vec<ActorReport> {
-        let folded = self
-            .folded
-            .lock()
-            .as_ref()
-            .map(|(_, report)| report.clone());
-        folded
-            .into_iter()
-            .chain(self.actors.lock().iter().map(|entry| match entry {
-                Entry::Live(cell) => cell.report(deadline_hit),
-                Entry::Retired(report) => report.clone(),
-            }))
-            .collect()
+    /// ones' tasks must have ended or been aborted and joined), put into
+    /// `room` (see [`report_room`](Self::report_room)).
+    pub(crate) fn reports(
+        &self,
+        deadline_hit: bool,
+        mut room: Vec<ActorReport>,
+    ) -> Vec<ActorReport> {
+        room.clear();
+        if let Some((_, report)) = self.folded.lock().as_ref() {
+            room.push(report.clone());
+        }
+        room.extend(self.actors.lock().iter().map(|entry| match entry {
+            Entry::Live(cell) => cell.report(deadline_hit),
+            Entry::Retired(report) => report.clone(),
+        }));
+        room
     }
 
     /// Every actor's live figures; `finished`: the shutdown has finished.

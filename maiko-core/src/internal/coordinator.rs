@@ -169,6 +169,12 @@ impl Coordinator {
             .stop_requested_at()
             .unwrap_or_else(Instant::now);
         let deadline = stop_at + root.protocol().shutdown_timeout();
+        // Before any task ends and frees its memory (see `Books::report_room`).
+        let rooms: Vec<_> = self
+            .members
+            .iter()
+            .map(|member| member.shared.books().report_room())
+            .collect();
 
         let mut marks = Marks::default();
         let drained = tokio::select! {
@@ -186,7 +192,8 @@ impl Coordinator {
         let reports: Vec<ShutdownReport> = self
             .members
             .iter()
-            .map(|member| {
+            .zip(rooms)
+            .map(|(member, room)| {
                 // On its own, a supervisor's unrouted events are exactly what
                 // the gate still counts; in a group, the gate counts for all
                 // members, so each counts what its own routing loops left.
@@ -195,7 +202,7 @@ impl Coordinator {
                 } else {
                     member.brokers.iter().map(|b| b.unrouted()).sum()
                 };
-                report(member, unrouted, stop_at, &marks, !drained)
+                report(member, room, unrouted, stop_at, &marks, !drained)
             })
             .collect();
         for report in &reports {
@@ -422,13 +429,14 @@ async fn drain(root: &Shared, members: &mut [MemberTasks], marks: &mut Marks) {
 /// The report of one member whose tasks have all ended.
 fn report(
     member: &MemberTasks,
+    room: Vec<ActorReport>,
     unrouted: u64,
     stop_at: Instant,
     marks: &Marks,
     deadline_hit: bool,
 ) -> ShutdownReport {
     let shared = &member.shared;
-    let actors: Vec<ActorReport> = shared.books().reports(deadline_hit);
+    let actors: Vec<ActorReport> = shared.books().reports(deadline_hit, room);
     for actor in actors.iter().filter(|a| a.stuck_in.is_some()) {
         warn!(
             actor = %actor.actor,
@@ -482,7 +490,14 @@ pub(crate) fn report_of_nothing(shared: &Arc<Shared>) -> ShutdownReport {
         monitors: Drain::none(),
         routing: None,
     };
-    report(&nothing, 0, Instant::now(), &Marks::default(), false)
+    report(
+        &nothing,
+        Vec::new(),
+        0,
+        Instant::now(),
+        &Marks::default(),
+        false,
+    )
 }
 
 fn log_summary(report: &ShutdownReport) {
