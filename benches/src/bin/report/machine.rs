@@ -25,8 +25,20 @@ pub fn machine() -> Vec<(String, String)> {
         .unwrap_or_else(|| "unknown".into());
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let commit = command("git", &["-C", manifest, "rev-parse", "--short", "HEAD"]);
-    let dirty =
-        command("git", &["-C", manifest, "status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    let dirty = command(
+        "git",
+        &[
+            "-C",
+            manifest,
+            "status",
+            "--porcelain",
+            "--",
+            ":(top)",
+            // The report's own output is not a change to what it measures.
+            ":(top,exclude)benches/RESULTS.md",
+        ],
+    )
+    .is_some_and(|s| !s.is_empty());
     vec![
         (
             "date".into(),
