@@ -28,6 +28,23 @@
 //! the remaining copies of the event it was routing as abandoned; events it
 //! had not started to route stay counted by the gate and are reported as
 //! unrouted.
+//!
+//! # Why every event takes the routing hop
+//!
+//! An event goes through two channels: its publisher's stage-1 channel and
+//! the subscriber's mailbox. A path that skips the first one when it is
+//! empty (the publisher locks a copy of the table, reserves room in every
+//! mailbox, re-checks the gate and sends) was built and measured, and not
+//! kept. Under callgrind, one producer to one subscriber on one thread:
+//! 1,504 instructions per event against 1,346 through the routing loop,
+//! and 1,397 with the clock read taken out of it. The routing loop takes its
+//! events in batches, so its hop costs about 300 instructions per event,
+//! and the direct path spends as much: a clock read per event instead of
+//! per batch, the table's lock, and a count of the events still queued,
+//! kept on both sides to hold the order per publisher. On the reference
+//! ingest service, over HTTP on two workers, the direct path made no
+//! difference either (1.01x the requests per second, 0.97x the CPU per
+//! request).
 
 use std::{
     collections::HashMap,
