@@ -11,21 +11,7 @@
 mod support;
 
 use maiko::*;
-use support::overflow::{Job, Outcome, overflow_one_slot_mailbox};
-
-/// The one topic, with the `Drop` policy.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct Lossy;
-
-impl Topic<Job> for Lossy {
-    fn from_event(_job: &Job) -> Self {
-        Lossy
-    }
-
-    fn overflow_policy(&self) -> OverflowPolicy {
-        OverflowPolicy::Drop
-    }
-}
+use support::overflow::{Lossy, Outcome, overflow_one_slot_mailbox};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_events_are_counted_per_actor_and_stop_is_ok() -> Result {

@@ -19,6 +19,7 @@ use crate::{CyclePolicy, Error, Result};
 /// | drain hop limit | 32 |
 /// | strict shutdown | off |
 /// | monitoring channel capacity (records queued for monitors) | 1024 |
+/// | name (the `supervisor` label of its metrics) | `"maiko"` |
 ///
 /// # Examples
 ///
@@ -48,7 +49,11 @@ pub struct SupervisorConfig {
     stop_on_failure: bool,
     monitoring_channel_capacity: usize,
     cycle_policy: CyclePolicy,
+    name: String,
 }
+
+/// The name of a supervisor whose settings do not give one.
+const DEFAULT_SUPERVISOR_NAME: &str = "maiko";
 
 impl Default for SupervisorConfig {
     fn default() -> Self {
@@ -63,6 +68,7 @@ impl Default for SupervisorConfig {
             stop_on_failure: true,
             monitoring_channel_capacity: 1024,
             cycle_policy: CyclePolicy::Exceed,
+            name: DEFAULT_SUPERVISOR_NAME.to_owned(),
         }
     }
 }
@@ -225,12 +231,37 @@ impl SupervisorConfig {
         self.monitoring_channel_capacity
     }
 
+    /// The supervisor's name: the `supervisor` label of every metric it
+    /// records (feature `metrics`), so that a service with several
+    /// supervisors tells them apart on its dashboards. Default `"maiko"`;
+    /// it must not be empty.
+    ///
+    /// ```
+    /// use maiko_core::SupervisorConfig;
+    ///
+    /// let config = SupervisorConfig::default().with_name("ingest");
+    /// assert_eq!(config.name(), "ingest");
+    /// assert_eq!(SupervisorConfig::default().name(), "maiko");
+    /// assert!(SupervisorConfig::default().with_name("").validate().is_err());
+    /// ```
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// See [`with_name`](Self::with_name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Check that every setting is usable.
     ///
     /// # Errors
     ///
     /// [`Error::ZeroCapacity`] for a zero channel capacity and
-    /// [`Error::InvalidConfig`] for a zero events-per-tick limit.
+    /// [`Error::InvalidConfig`] for a zero events-per-tick limit or an
+    /// empty name.
     pub fn validate(&self) -> Result {
         if self.broker_channel_capacity == 0 {
             return Err(Error::ZeroCapacity("broker_channel_capacity"));
@@ -244,6 +275,11 @@ impl SupervisorConfig {
         if self.default_max_events_per_tick == 0 {
             return Err(Error::InvalidConfig(
                 "default_max_events_per_tick must be at least 1",
+            ));
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::InvalidConfig(
+                "the supervisor's name must not be empty",
             ));
         }
         Ok(())

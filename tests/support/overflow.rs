@@ -37,10 +37,24 @@ impl Actor for Slow {
     }
 }
 
-/// Registered after `slow`, so when it has seen a job the broker has
-/// already tried to deliver that job to `slow`.
-struct Witness {
-    seen: mpsc::UnboundedSender<u32>,
+/// The topic of the `Drop` policy's scenarios.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Lossy;
+
+impl Topic<Job> for Lossy {
+    fn from_event(_job: &Job) -> Self {
+        Lossy
+    }
+
+    fn overflow_policy(&self) -> OverflowPolicy {
+        OverflowPolicy::Drop
+    }
+}
+
+/// Registered after `slow` (and any other subscriber), so when it has seen
+/// a job the broker has already tried to deliver that job to the others.
+pub struct Witness {
+    pub seen: mpsc::UnboundedSender<u32>,
 }
 
 impl Actor for Witness {

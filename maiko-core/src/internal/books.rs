@@ -23,7 +23,7 @@ use std::sync::{
 
 use parking_lot::Mutex;
 
-use super::{cell::ActorCell, slot::ReportSlot};
+use super::{cell::ActorCell, meters::SupervisorMeters, slot::ReportSlot};
 use crate::{ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, ShutdownReport};
 
 /// How many actors stopped from outside keep a report entry of their own.
@@ -48,21 +48,32 @@ pub(crate) struct Books {
     /// many, and their summed report.
     folded: Mutex<Option<(u64, ActorReport)>>,
     report: Arc<ReportSlot<ShutdownReport>>,
+    /// The supervisor's meters; `rejected` moves them (see
+    /// `internal::meters`).
+    meters: SupervisorMeters,
 }
 
 impl Books {
-    pub(crate) fn new() -> Self {
+    /// The books of the supervisor named `name`.
+    pub(crate) fn new(name: &str) -> Self {
         Self {
             rejected: AtomicU64::new(0),
             actors: Mutex::new(Vec::new()),
             folded: Mutex::new(None),
             report: Arc::new(ReportSlot::new()),
+            meters: SupervisorMeters::new(name),
         }
     }
 
     /// A publish was refused (invariant 1).
     pub(crate) fn count_rejected(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
+        self.meters.refused();
+    }
+
+    /// The supervisor's meters, which its actors' meters are labelled from.
+    pub(crate) fn meters(&self) -> &SupervisorMeters {
+        &self.meters
     }
 
     /// Publishes refused so far.

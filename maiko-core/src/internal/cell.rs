@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use super::{gate::Origin, tracker::Tracker, watch::Clock};
+use super::{gate::Origin, meters::ActorMeters, tracker::Tracker, watch::Clock};
 use crate::{
     ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId, counts::Counts,
     topic::DEFAULT_BROKER,
@@ -145,6 +145,9 @@ event_counts! {
             /// Not an outcome: publishes of this actor that went over
             /// capacity to break a cycle.
             over_capacity: AtomicU64,
+            /// The same counts for the `metrics` facade, moved here and
+            /// only here (see `internal::meters`).
+            meters: ActorMeters,
         }
     }
 }
@@ -167,6 +170,7 @@ impl Counters {
     #[inline]
     pub(crate) fn delivered(&self, n: u64) {
         add(&self.routed, n);
+        self.meters.routed(n);
     }
 
     /// A copy was not delivered because the mailbox was full under
@@ -174,6 +178,8 @@ impl Counters {
     pub(crate) fn dropped(&self) {
         add(&self.routed, 1);
         add(&self.dropped, 1);
+        self.meters.routed(1);
+        self.meters.dropped(1);
     }
 
     /// `n` copies were lost because the actor failed (or overflowed under
@@ -181,28 +187,34 @@ impl Counters {
     pub(crate) fn lost(&self, n: u64, at: Stage) {
         if at == Stage::Broker {
             add(&self.routed, n);
+            self.meters.routed(n);
         }
         add(&self.lost, n);
+        self.meters.lost(n);
     }
 
     /// `n` copies were left unhandled at the shutdown deadline.
     pub(crate) fn abandoned(&self, n: u64, at: Stage) {
         if at == Stage::Broker {
             add(&self.routed, n);
+            self.meters.routed(n);
         }
         add(&self.abandoned, n);
+        self.meters.abandoned(n);
     }
 
     /// `n` copies were handled.
     #[inline]
     pub(crate) fn handled(&self, n: u64) {
         add(&self.handled, n);
+        self.meters.handled(n);
     }
 
     /// `n` handlers returned `Error::Interrupted`, or were cut off by the
     /// abort at the end of the grace.
     pub(crate) fn interrupted(&self, n: u64) {
         add(&self.interrupted, n);
+        self.meters.interrupted(n);
     }
 
     fn load(counter: &AtomicU64) -> u64 {
@@ -284,7 +296,8 @@ struct Rare {
 }
 
 impl ActorCell {
-    pub(crate) fn new(id: ActorId) -> Self {
+    /// The cell of the actor `id`, with its meters (see `internal::meters`).
+    pub(crate) fn new(id: ActorId, meters: ActorMeters) -> Self {
         Self {
             id,
             in_handler: AtomicU32::new(0),
@@ -299,7 +312,10 @@ impl ActorCell {
             retired: AtomicBool::new(false),
             untaken_warned: AtomicBool::new(false),
             waker: Mutex::new(None),
-            counters: Counters::default(),
+            counters: Counters {
+                meters,
+                ..Counters::default()
+            },
             activity: Mutex::new((Activity::Starting, None)),
             rare: Mutex::default(),
         }
@@ -382,6 +398,13 @@ impl ActorCell {
     /// The actor is being rebuilt after a failure.
     pub(crate) fn count_restart(&self) {
         self.restarts.fetch_add(1, Ordering::Relaxed);
+        self.counters.meters.restarted();
+    }
+
+    /// The actor's meters (see `internal::meters`).
+    #[inline]
+    pub(crate) fn meters(&self) -> &ActorMeters {
+        &self.counters.meters
     }
 
     /// Ask the actor to stop itself (from `Context::stop`).

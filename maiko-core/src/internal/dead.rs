@@ -54,6 +54,7 @@ impl<E> DeadSink<E> {
     #[cold]
     pub(crate) fn bury(&self, cell: &ActorCell, mail: &Mail<E>, reason: DeadReason) {
         tracker::settle(mail, settled(&reason));
+        cell.meters().dead_letter(&reason);
         let sent = match self.taker.get() {
             Some(taker) => taker
                 .send(DeadLetter::new(mail.clone(), cell.id.clone(), reason))

@@ -48,6 +48,7 @@ pub(crate) mod gate;
 pub(crate) mod guard;
 pub(crate) mod lane;
 pub(crate) mod mail;
+pub(crate) mod meters;
 #[cfg(feature = "monitoring")]
 pub(crate) mod monitor_hub;
 pub(crate) mod outbox;

@@ -54,7 +54,7 @@ impl Shared {
         Self {
             own: Protocol::new(config),
             group: OnceLock::new(),
-            books: Books::new(),
+            books: Books::new(config.name()),
         }
     }
 

@@ -53,6 +53,7 @@ use super::{
     coordinator::{ActorFuture, Intake, LoopFuture, MemberTasks, Routing, Spawn},
     dead::DeadSink,
     lane::LaneEnd,
+    meters::ActorMeters,
     outbox::{Choose, Outbox},
     shared::Shared,
     watch::Watch,
@@ -110,7 +111,10 @@ impl<E: Event, T: Topic<E>> Roster<E, T> {
         self.check_name(name)?;
         let (outbox, inbox) = Outbox::new(self.broker_capacity, broker_of::<E, T>);
         let ctx = Context {
-            cell: Arc::new(ActorCell::new(ActorId::new(name))),
+            cell: Arc::new(ActorCell::new(
+                ActorId::new(name),
+                ActorMeters::new(self.shared.books().meters(), name),
+            )),
             outbox: Arc::new(outbox),
             shared: Arc::clone(&self.shared),
             topic_name: |event| T::from_event(event).name(),

@@ -1,0 +1,54 @@
+//! The meters without the feature `metrics`: sized zero, doing nothing.
+
+/// One supervisor's meters.
+#[derive(Debug)]
+pub(crate) struct SupervisorMeters;
+
+impl SupervisorMeters {
+    pub(crate) fn new(_supervisor: &str) -> Self {
+        Self
+    }
+
+    #[inline]
+    pub(crate) fn refused(&self) {}
+
+    pub(crate) fn cycle_broken(&self) {}
+
+    #[inline]
+    pub(crate) fn published(&self) {}
+}
+
+/// One actor's meters.
+#[derive(Debug, Default)]
+pub(crate) struct ActorMeters;
+
+impl ActorMeters {
+    pub(crate) fn new(_supervisor: &SupervisorMeters, _actor: &str) -> Self {
+        Self
+    }
+
+    #[inline]
+    pub(crate) fn published(&self) {}
+
+    pub(crate) fn restarted(&self) {}
+
+    pub(crate) fn dead_letter(&self, _reason: &crate::DeadReason) {}
+
+    #[inline]
+    pub(crate) fn routed(&self, _n: u64) {}
+
+    #[inline]
+    pub(crate) fn handled(&self, _n: u64) {}
+
+    #[inline]
+    pub(crate) fn dropped(&self, _n: u64) {}
+
+    #[inline]
+    pub(crate) fn lost(&self, _n: u64) {}
+
+    #[inline]
+    pub(crate) fn abandoned(&self, _n: u64) {}
+
+    #[inline]
+    pub(crate) fn interrupted(&self, _n: u64) {}
+}

@@ -1,0 +1,171 @@
+//! The meters with the feature `metrics`: handles of the `metrics` facade.
+
+use metrics::{Counter, counter};
+
+use crate::DeadReason;
+
+/// The `reason` labels of `maiko_dead_letters_total`, in the order of
+/// [`reason_index`].
+const REASONS: [&str; 4] = ["dropped", "failed", "actor_failed", "abandoned"];
+
+fn reason_index(reason: &DeadReason) -> usize {
+    match reason {
+        DeadReason::Dropped => 0,
+        DeadReason::Failed(_) => 1,
+        DeadReason::ActorFailed => 2,
+        DeadReason::Abandoned => 3,
+    }
+}
+
+/// One supervisor's meters, and the label every meter of its actors has.
+#[derive(Debug)]
+pub(crate) struct SupervisorMeters {
+    supervisor: String,
+    refused: Counter,
+    cycles_broken: Counter,
+    /// Events published from outside any actor (the supervisor and its
+    /// handles), labelled `actor="supervisor"`.
+    published: Counter,
+}
+
+impl SupervisorMeters {
+    pub(crate) fn new(supervisor: &str) -> Self {
+        let supervisor = supervisor.to_owned();
+        Self {
+            refused: counter!("maiko_publishes_refused_total", "supervisor" => supervisor.clone()),
+            cycles_broken: counter!("maiko_cycles_broken_total", "supervisor" => supervisor.clone()),
+            published: counter!(
+                "maiko_events_published_total",
+                "supervisor" => supervisor.clone(),
+                "actor" => "supervisor"
+            ),
+            supervisor,
+        }
+    }
+
+    /// A publish was refused.
+    #[inline]
+    pub(crate) fn refused(&self) {
+        self.refused.increment(1);
+    }
+
+    /// A publish broke a cycle of actors waiting for each other.
+    pub(crate) fn cycle_broken(&self) {
+        self.cycles_broken.increment(1);
+    }
+
+    /// An event published from outside any actor was accepted.
+    #[inline]
+    pub(crate) fn published(&self) {
+        self.published.increment(1);
+    }
+}
+
+/// One actor's meters: its six counts, its publishes, its restarts and
+/// its dead letters by reason.
+#[derive(Debug)]
+pub(crate) struct ActorMeters {
+    published: Counter,
+    restarts: Counter,
+    dead_letters: [Counter; 4],
+    routed: Counter,
+    handled: Counter,
+    dropped: Counter,
+    lost: Counter,
+    abandoned: Counter,
+    interrupted: Counter,
+}
+
+impl Default for ActorMeters {
+    /// Handles that record nothing (for a cell made outside a supervisor).
+    fn default() -> Self {
+        Self {
+            published: Counter::noop(),
+            restarts: Counter::noop(),
+            dead_letters: [const { Counter::noop() }; 4],
+            routed: Counter::noop(),
+            handled: Counter::noop(),
+            dropped: Counter::noop(),
+            lost: Counter::noop(),
+            abandoned: Counter::noop(),
+            interrupted: Counter::noop(),
+        }
+    }
+}
+
+impl ActorMeters {
+    pub(crate) fn new(supervisor: &SupervisorMeters, actor: &str) -> Self {
+        let count = |name: &'static str| {
+            counter!(
+                name,
+                "supervisor" => supervisor.supervisor.clone(),
+                "actor" => actor.to_owned()
+            )
+        };
+        let dead = |reason: &'static str| {
+            counter!(
+                "maiko_dead_letters_total",
+                "supervisor" => supervisor.supervisor.clone(),
+                "actor" => actor.to_owned(),
+                "reason" => reason
+            )
+        };
+        Self {
+            published: count("maiko_events_published_total"),
+            restarts: count("maiko_actor_restarts_total"),
+            dead_letters: REASONS.map(dead),
+            routed: count("maiko_events_routed_total"),
+            handled: count("maiko_events_handled_total"),
+            dropped: count("maiko_events_dropped_total"),
+            lost: count("maiko_events_lost_total"),
+            abandoned: count("maiko_events_abandoned_total"),
+            interrupted: count("maiko_events_interrupted_total"),
+        }
+    }
+
+    /// The actor published an event that was accepted.
+    #[inline]
+    pub(crate) fn published(&self) {
+        self.published.increment(1);
+    }
+
+    /// The actor was rebuilt after a failure.
+    pub(crate) fn restarted(&self) {
+        self.restarts.increment(1);
+    }
+
+    /// A copy meant for the actor became a dead letter.
+    pub(crate) fn dead_letter(&self, reason: &DeadReason) {
+        self.dead_letters[reason_index(reason)].increment(1);
+    }
+
+    #[inline]
+    pub(crate) fn routed(&self, n: u64) {
+        self.routed.increment(n);
+    }
+
+    #[inline]
+    pub(crate) fn handled(&self, n: u64) {
+        self.handled.increment(n);
+    }
+
+    #[inline]
+    pub(crate) fn dropped(&self, n: u64) {
+        self.dropped.increment(n);
+    }
+
+    #[inline]
+    pub(crate) fn lost(&self, n: u64) {
+        self.lost.increment(n);
+    }
+
+    #[inline]
+    pub(crate) fn abandoned(&self, n: u64) {
+        self.abandoned.increment(n);
+    }
+
+    #[inline]
+    pub(crate) fn interrupted(&self, n: u64) {
+        self.interrupted.increment(n);
+    }
+}
