@@ -6,7 +6,10 @@
 //! (`maiko_dead_letters_total`), and the refused publishes
 //! (`maiko_publishes_refused_total`, labelled `supervisor`). The accepted
 //! publishes (`maiko_events_published_total`) are the five jobs the
-//! supervisor sent.
+//! supervisor sent. After the stop, every mailbox gauge
+//! (`maiko_mailbox_depth`) and the in-flight gauge (`maiko_events_in_flight`)
+//! read 0, and `maiko_shutdown_phase_seconds` holds one sample per phase,
+//! the report's.
 //!
 //! The run has a drop, a failure and a refused publish:
 //!
@@ -76,13 +79,20 @@ impl Actor for Fragile {
     }
 }
 
-/// A counter's name with its `actor` and `reason` labels ("" if it has
-/// none).
+/// A metric's name with its `actor` and `reason` (or `phase`) labels (""
+/// if it has none).
 type Name = (String, String, String);
 
-/// Every counter of the snapshot, by name and labels.
-fn counters(snapshotter: &Snapshotter) -> HashMap<Name, u64> {
-    let mut found = HashMap::new();
+/// Every metric of the snapshot, by name and labels.
+#[derive(Default, Debug)]
+struct Found {
+    counters: HashMap<Name, u64>,
+    gauges: HashMap<Name, f64>,
+    histograms: HashMap<Name, Vec<f64>>,
+}
+
+fn metrics(snapshotter: &Snapshotter) -> Found {
+    let mut found = Found::default();
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         let key = key.key();
         let label = |name: &str| {
@@ -95,10 +105,23 @@ fn counters(snapshotter: &Snapshotter) -> HashMap<Name, u64> {
             Some(SUPERVISOR),
             "every metric names its supervisor: {key:?}"
         );
-        if let DebugValue::Counter(n) = value {
-            let actor = label("actor").unwrap_or_default();
-            let reason = label("reason").unwrap_or_default();
-            found.insert((key.name().to_owned(), actor, reason), n);
+        let actor = label("actor").unwrap_or_default();
+        let detail = label("reason")
+            .or_else(|| label("phase"))
+            .unwrap_or_default();
+        let name = (key.name().to_owned(), actor, detail);
+        match value {
+            DebugValue::Counter(n) => {
+                found.counters.insert(name, n);
+            }
+            DebugValue::Gauge(v) => {
+                found.gauges.insert(name, v.0);
+            }
+            DebugValue::Histogram(samples) => {
+                found
+                    .histograms
+                    .insert(name, samples.iter().map(|s| s.0).collect());
+            }
         }
     }
     found
@@ -158,12 +181,25 @@ async fn every_counter_equals_the_report() -> Result {
     assert_eq!(report.rejected, 1, "{report}");
     assert_eq!(log.entries(), ["on_shutdown publish refused: true"]);
 
-    let counters = counters(&snapshotter);
+    let found = metrics(&snapshotter);
+    let key = |name: &str, actor: &str, detail: &str| {
+        (name.to_owned(), actor.to_owned(), detail.to_owned())
+    };
     let labelled = |name: &str, actor: &str, reason: &str| {
-        let key = (name.to_owned(), actor.to_owned(), reason.to_owned());
-        counters.get(&key).copied().unwrap_or_else(|| {
-            panic!("no counter {name}{{actor={actor:?}, reason={reason:?}}}: {counters:?}")
-        })
+        found
+            .counters
+            .get(&key(name, actor, reason))
+            .copied()
+            .unwrap_or_else(|| {
+                panic!("no counter {name}{{actor={actor:?}, reason={reason:?}}}: {found:?}")
+            })
+    };
+    let gauge = |name: &str, actor: &str| {
+        found
+            .gauges
+            .get(&key(name, actor, ""))
+            .copied()
+            .unwrap_or_else(|| panic!("no gauge {name}{{actor={actor:?}}}: {found:?}"))
     };
     let count = |name: &str, actor: &str| labelled(name, actor, "");
     let dead = |actor: &str, reason: &str| labelled("maiko_dead_letters_total", actor, reason);
@@ -195,6 +231,20 @@ async fn every_counter_equals_the_report() -> Result {
         assert_eq!(dead(name, "abandoned"), actor.abandoned, "{name}\n{report}");
         // No actor here publishes an event that is accepted.
         assert_eq!(count("maiko_events_published_total", name), 0, "{name}");
+        assert_eq!(gauge("maiko_mailbox_depth", name), 0.0, "{name}");
+    }
+    assert_eq!(gauge("maiko_events_in_flight", ""), 0.0);
+    let phases = [
+        ("draining", report.phases.draining),
+        ("closing", report.phases.closing),
+        ("on_shutdown", report.phases.on_shutdown),
+    ];
+    for (phase, time) in phases {
+        let samples = found
+            .histograms
+            .get(&key("maiko_shutdown_phase_seconds", "", phase))
+            .unwrap_or_else(|| panic!("no histogram of the phase {phase}: {found:?}"));
+        assert_eq!(samples, &[time.as_secs_f64()], "{phase}\n{report}");
     }
     assert_eq!(
         count("maiko_events_published_total", "supervisor"),

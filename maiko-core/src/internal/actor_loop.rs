@@ -431,6 +431,8 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
             match received {
                 Some(0) => return cut_short,
                 Some(_) => {
+                    let receiver = &self.mailbox.receiver;
+                    self.cell.meters().mailbox_depth(|| receiver.len());
                     self.handle_batch(&mut batch).await;
                     if step == StepState::AfterNextEvent {
                         step = StepState::Ready;
@@ -662,6 +664,7 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
 
     fn record_ending(&self, shutdown_error: Option<Error>, cut_short: bool) {
         let cell = &self.cell;
+        cell.meters().mailbox_depth(|| 0);
         let ending = match (cell.take_failure(), shutdown_error) {
             (Some(error), _) | (None, Some(error)) => {
                 self.shared.protocol().notify_failure();

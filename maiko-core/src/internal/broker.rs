@@ -811,6 +811,13 @@ async fn route_batch<E: Event, T: Topic<E>>(
 ) {
     // One clock read per batch: the time the broker took the events.
     let now = now_nanos();
+    // Every event of a lane was accepted from its publisher; counted here,
+    // once per batch, rather than on the publish path.
+    let taken = batch.len() as u64;
+    match own {
+        Some(cell) => cell.meters().published(taken),
+        None => shared.books().meters().published(taken),
+    }
     let mut run = RoutedRun::new(&routes.subscribers);
     batch.reverse();
     let pending = Pending { broker, batch };
@@ -824,4 +831,8 @@ async fn route_batch<E: Event, T: Topic<E>>(
             routes.finish(blocked, own, shared, lane, &mut run).await;
         }
     }
+    shared
+        .books()
+        .meters()
+        .in_flight(|| shared.protocol().in_flight());
 }

@@ -455,6 +455,14 @@ fn report(
         .max(stop_at);
     let brokers_done = marks.brokers_done.unwrap_or(now).max(closed_at);
     let actors_done = marks.actors_done.unwrap_or(now).max(brokers_done);
+    let phases = PhaseTimes {
+        draining: closed_at - stop_at,
+        closing: brokers_done - closed_at,
+        on_shutdown: actors_done - brokers_done,
+    };
+    let meters = shared.books().meters();
+    meters.shutdown_phases(&phases);
+    meters.in_flight(|| shared.protocol().in_flight());
     ShutdownReport {
         actors,
         rejected: shared.books().rejected(),
@@ -468,11 +476,7 @@ fn report(
         deadline_hit,
         aborted_by_signal: shared.protocol().abort_now(),
         timeout: shared.protocol().shutdown_timeout(),
-        phases: PhaseTimes {
-            draining: closed_at - stop_at,
-            closing: brokers_done - closed_at,
-            on_shutdown: actors_done - brokers_done,
-        },
+        phases,
         total: now - stop_at,
         cycles: shared.protocol().waits().at_stop(),
     }

@@ -125,19 +125,9 @@ impl<'a, E> Publisher<'a, E> {
         let Some(depth) = shared.admit(self.origin) else {
             return Err(SendError::stopping(event));
         };
-        self.count_published();
         let (mail, sealed) = self.seal(event, parent, tracked, depth);
         permit.send(mail);
         Ok(sealed)
-    }
-
-    /// An event was admitted: one more for the publisher's meter.
-    #[inline]
-    fn count_published(&self) {
-        match self.cell {
-            Some((cell, _)) => cell.meters().published(),
-            None => self.shared.books().meters().published(),
-        }
     }
 
     /// Steps 3 and 4 need the envelope: stamp it.
@@ -240,7 +230,6 @@ impl<'a, E> Publisher<'a, E> {
         let pushed = lane.spill.push(|| {
             let depth = self.shared.admit(self.origin)?;
             let event = event.take()?;
-            self.count_published();
             let (mail, ids) = self.seal(event, parent, tracked, depth);
             sealed = Some(ids);
             Some(mail)

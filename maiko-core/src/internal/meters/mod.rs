@@ -11,9 +11,15 @@
 //!
 //! A meter is moved only by the writer of the report figure it mirrors, in
 //! the same call and by the same amount (`Counters` for an actor's six
-//! counts, `Books` for the refused publishes). So whenever the report could
-//! be taken, a counter equals its figure: there is no second count that
-//! could drift.
+//! counts, `Books` for the refused publishes, the dead-letter sink for the
+//! dead letters). So whenever the report could be taken, a counter equals
+//! its figure: there is no second count that could drift.
+//!
+//! What the report has no figure for is moved once per batch, off the
+//! publish path: the accepted publishes by the routing loop that takes
+//! them, the in-flight gauge after each routed batch, a mailbox's depth
+//! when its actor takes a batch. The shutdown's phases are recorded with
+//! the report.
 //!
 //! # Handles
 //!

@@ -15,7 +15,12 @@ impl SupervisorMeters {
     pub(crate) fn cycle_broken(&self) {}
 
     #[inline]
-    pub(crate) fn published(&self) {}
+    pub(crate) fn in_flight(&self, _count: impl FnOnce() -> u64) {}
+
+    pub(crate) fn shutdown_phases(&self, _phases: &crate::PhaseTimes) {}
+
+    #[inline]
+    pub(crate) fn published(&self, _n: u64) {}
 }
 
 /// One actor's meters.
@@ -28,9 +33,12 @@ impl ActorMeters {
     }
 
     #[inline]
-    pub(crate) fn published(&self) {}
+    pub(crate) fn published(&self, _n: u64) {}
 
     pub(crate) fn restarted(&self) {}
+
+    #[inline]
+    pub(crate) fn mailbox_depth(&self, _depth: impl FnOnce() -> usize) {}
 
     pub(crate) fn dead_letter(&self, _reason: &crate::DeadReason) {}
 

@@ -1,8 +1,8 @@
 //! The meters with the feature `metrics`: handles of the `metrics` facade.
 
-use metrics::{Counter, counter};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
-use crate::DeadReason;
+use crate::{DeadReason, PhaseTimes};
 
 /// The `reason` labels of `maiko_dead_letters_total`, in the order of
 /// [`reason_index`].
@@ -24,8 +24,12 @@ pub(crate) struct SupervisorMeters {
     refused: Counter,
     cycles_broken: Counter,
     /// Events published from outside any actor (the supervisor and its
-    /// handles), labelled `actor="supervisor"`.
+    /// handles), labelled `actor="supervisor"`, counted as the broker takes
+    /// them.
     published: Counter,
+    in_flight: Gauge,
+    /// The shutdown's phases: draining, closing, on_shutdown.
+    phases: [Histogram; 3],
 }
 
 impl SupervisorMeters {
@@ -39,7 +43,29 @@ impl SupervisorMeters {
                 "supervisor" => supervisor.clone(),
                 "actor" => "supervisor"
             ),
+            in_flight: gauge!("maiko_events_in_flight", "supervisor" => supervisor.clone()),
+            phases: ["draining", "closing", "on_shutdown"].map(|phase| {
+                histogram!(
+                    "maiko_shutdown_phase_seconds",
+                    "supervisor" => supervisor.clone(),
+                    "phase" => phase
+                )
+            }),
             supervisor,
+        }
+    }
+
+    /// The events the gate counts as accepted and not yet settled.
+    #[inline]
+    pub(crate) fn in_flight(&self, count: impl FnOnce() -> u64) {
+        self.in_flight.set(count() as f64);
+    }
+
+    /// The shutdown has ended, in these phases.
+    pub(crate) fn shutdown_phases(&self, phases: &PhaseTimes) {
+        let times = [phases.draining, phases.closing, phases.on_shutdown];
+        for (histogram, time) in self.phases.iter().zip(times) {
+            histogram.record(time.as_secs_f64());
         }
     }
 
@@ -54,10 +80,10 @@ impl SupervisorMeters {
         self.cycles_broken.increment(1);
     }
 
-    /// An event published from outside any actor was accepted.
+    /// The broker took `n` events published from outside any actor.
     #[inline]
-    pub(crate) fn published(&self) {
-        self.published.increment(1);
+    pub(crate) fn published(&self, n: u64) {
+        self.published.increment(n);
     }
 }
 
@@ -68,6 +94,7 @@ pub(crate) struct ActorMeters {
     published: Counter,
     restarts: Counter,
     dead_letters: [Counter; 4],
+    mailbox: Gauge,
     routed: Counter,
     handled: Counter,
     dropped: Counter,
@@ -83,6 +110,7 @@ impl Default for ActorMeters {
             published: Counter::noop(),
             restarts: Counter::noop(),
             dead_letters: [const { Counter::noop() }; 4],
+            mailbox: Gauge::noop(),
             routed: Counter::noop(),
             handled: Counter::noop(),
             dropped: Counter::noop(),
@@ -114,6 +142,11 @@ impl ActorMeters {
             published: count("maiko_events_published_total"),
             restarts: count("maiko_actor_restarts_total"),
             dead_letters: REASONS.map(dead),
+            mailbox: gauge!(
+                "maiko_mailbox_depth",
+                "supervisor" => supervisor.supervisor.clone(),
+                "actor" => actor.to_owned()
+            ),
             routed: count("maiko_events_routed_total"),
             handled: count("maiko_events_handled_total"),
             dropped: count("maiko_events_dropped_total"),
@@ -123,15 +156,21 @@ impl ActorMeters {
         }
     }
 
-    /// The actor published an event that was accepted.
+    /// The broker took `n` events the actor published.
     #[inline]
-    pub(crate) fn published(&self) {
-        self.published.increment(1);
+    pub(crate) fn published(&self, n: u64) {
+        self.published.increment(n);
     }
 
     /// The actor was rebuilt after a failure.
     pub(crate) fn restarted(&self) {
         self.restarts.increment(1);
+    }
+
+    /// The events waiting in the actor's mailbox.
+    #[inline]
+    pub(crate) fn mailbox_depth(&self, depth: impl FnOnce() -> usize) {
+        self.mailbox.set(depth() as f64);
     }
 
     /// A copy meant for the actor became a dead letter.
