@@ -8,8 +8,12 @@
 //! publishes (`maiko_events_published_total`) are the five jobs the
 //! supervisor sent. After the stop, every mailbox gauge
 //! (`maiko_mailbox_depth`) and the in-flight gauge (`maiko_events_in_flight`)
-//! read 0, and `maiko_shutdown_phase_seconds` holds one sample per phase,
-//! the report's.
+//! read 0, `maiko_actors` counts every actor as `ended` and none in another
+//! state, and `maiko_shutdown_phase_seconds` holds one sample per phase,
+//! the report's. The two timings per actor
+//! (`maiko_handle_duration_seconds`, `maiko_event_latency_seconds`) hold
+//! one sample per handled event for the actors none of whose events
+//! became dead letters.
 //!
 //! The run has a drop, a failure and a refused publish:
 //!
@@ -79,8 +83,8 @@ impl Actor for Fragile {
     }
 }
 
-/// A metric's name with its `actor` and `reason` (or `phase`) labels (""
-/// if it has none).
+/// A metric's name with its `actor` and `reason` (or `phase`, or `state`)
+/// labels ("" if it has none).
 type Name = (String, String, String);
 
 /// Every metric of the snapshot, by name and labels.
@@ -108,6 +112,7 @@ fn metrics(snapshotter: &Snapshotter) -> Found {
         let actor = label("actor").unwrap_or_default();
         let detail = label("reason")
             .or_else(|| label("phase"))
+            .or_else(|| label("state"))
             .unwrap_or_default();
         let name = (key.name().to_owned(), actor, detail);
         match value {
@@ -234,6 +239,34 @@ async fn every_counter_equals_the_report() -> Result {
         assert_eq!(gauge("maiko_mailbox_depth", name), 0.0, "{name}");
     }
     assert_eq!(gauge("maiko_events_in_flight", ""), 0.0);
+    let actors = |state: &str| {
+        found
+            .gauges
+            .get(&key("maiko_actors", "", state))
+            .copied()
+            .unwrap_or_else(|| panic!("no gauge maiko_actors{{state={state:?}}}: {found:?}"))
+    };
+    assert_eq!(actors("ended"), report.actors.len() as f64, "{found:?}");
+    for state in ["starting", "running", "stopping", "failing"] {
+        assert_eq!(actors(state), 0.0, "{state}: {found:?}");
+    }
+    let samples = |name: &str, actor: &str| {
+        found
+            .histograms
+            .get(&key(name, actor, ""))
+            .map_or(0, Vec::len) as u64
+    };
+    for actor in ["slow", "witness"] {
+        let handled = report.actor(actor).expect(actor).handled;
+        for timing in [
+            "maiko_handle_duration_seconds",
+            "maiko_event_latency_seconds",
+        ] {
+            assert_eq!(samples(timing, actor), handled, "{timing} of {actor}");
+        }
+    }
+    // fragile's batch with Job(2) records no timing; the others may.
+    assert!(samples("maiko_event_latency_seconds", "fragile") <= fragile.handled);
     let phases = [
         ("draining", report.phases.draining),
         ("closing", report.phases.closing),

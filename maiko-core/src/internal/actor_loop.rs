@@ -25,6 +25,7 @@ use super::{
     guard::{guarded, poll_guarded},
     lane::close_and_drain,
     mail::Mail,
+    meters::BatchClock,
     protocol::Protocol,
     shared::Shared,
     tracker::{self, Settled},
@@ -127,6 +128,9 @@ struct Batch<'a, E> {
     interrupted: u64,
     abandoned: u64,
     deferred: u64,
+    /// When the batch began, for the actor's timings (see
+    /// `internal::meters`).
+    clock: BatchClock,
 }
 
 impl<'a, E> Batch<'a, E> {
@@ -147,6 +151,7 @@ impl<'a, E> Batch<'a, E> {
             interrupted: 0,
             abandoned: 0,
             deferred: 0,
+            clock: cell.meters().start_batch(),
         }
     }
 
@@ -197,6 +202,11 @@ impl<E> Drop for Batch<'_, E> {
             while self.next < self.mails.len() {
                 self.bury(DeadReason::Abandoned);
             }
+        }
+        if self.lost == 0 && self.abandoned == 0 {
+            self.cell
+                .meters()
+                .end_batch(self.clock, &self.mails[..self.next]);
         }
         let counters = &self.cell.counters;
         counters.handled(self.handled);

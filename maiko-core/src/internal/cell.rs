@@ -14,7 +14,12 @@ use parking_lot::Mutex;
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use super::{gate::Origin, meters::ActorMeters, tracker::Tracker, watch::Clock};
+use super::{
+    gate::Origin,
+    meters::{ActorMeters, Life},
+    tracker::Tracker,
+    watch::Clock,
+};
 use crate::{
     ActorFigures, ActorId, ActorOutcome, ActorReport, ActorState, Error, EventId, counts::Counts,
     topic::DEFAULT_BROKER,
@@ -438,6 +443,7 @@ impl ActorCell {
             Ordering::AcqRel,
             Ordering::Acquire,
         );
+        self.note_life();
         self.request_stop();
         Some(ended)
     }
@@ -460,6 +466,7 @@ impl ActorCell {
             Ordering::AcqRel,
             Ordering::Acquire,
         );
+        self.note_life();
     }
 
     /// Woken when this actor, blocked publishing, is found to be the
@@ -476,6 +483,7 @@ impl ActorCell {
         }
         drop(rare);
         self.status.store(Status::Failed as u8, Ordering::Release);
+        self.note_life();
         self.wake();
     }
 
@@ -505,7 +513,36 @@ impl ActorCell {
     }
 
     pub(crate) fn set_activity(&self, activity: Activity) {
-        self.activity.lock().0 = activity;
+        let mut slot = self.activity.lock();
+        let starting = |activity: &Activity| matches!(activity, Activity::Starting);
+        let moved = starting(&slot.0) != starting(&activity);
+        slot.0 = activity;
+        drop(slot);
+        if moved {
+            self.note_life();
+        }
+    }
+
+    /// Where the actor is in its life, as `maiko_actors` counts it (the
+    /// states of [`figures`](Self::figures)).
+    fn life(&self) -> Life {
+        if self.has_ended() {
+            return Life::Ended;
+        }
+        match self.status() {
+            Status::Failed => Life::Failing,
+            Status::SelfStopped => Life::Stopping,
+            Status::Running if matches!(self.activity.lock().0, Activity::Starting) => {
+                Life::Starting
+            }
+            Status::Running => Life::Running,
+        }
+    }
+
+    /// Count the actor in the state it is in now (see `internal::meters`).
+    #[inline]
+    fn note_life(&self) {
+        self.counters.meters.life(|| self.life());
     }
 
     /// Record (or clear) a publish waiting for room on a topic.
@@ -533,6 +570,7 @@ impl ActorCell {
         });
         let told = rare.on_ending.take();
         drop(rare);
+        self.counters.meters.life(|| Life::Ended);
         if let Some(told) = told {
             let _ = told.send(());
         }
@@ -566,6 +604,8 @@ impl ActorCell {
     /// aborted or abandoned events says what it was doing.
     pub(crate) fn report(&self, deadline_hit: bool) -> ActorReport {
         let c = &self.counters;
+        // An aborted task records no ending: it has ended all the same.
+        c.meters.life(|| Life::Ended);
         let ending = self.rare.lock().ending.as_deref().cloned();
         let outcome = match ending {
             Some(Ending::Completed) => ActorOutcome::Completed,

@@ -40,6 +40,21 @@ impl ActorMeters {
     #[inline]
     pub(crate) fn mailbox_depth(&self, _depth: impl FnOnce() -> usize) {}
 
+    pub(crate) fn life(&self, _now: impl Fn() -> super::Life) {}
+
+    #[inline]
+    pub(crate) fn start_batch(&self) -> BatchClock {
+        BatchClock
+    }
+
+    #[inline]
+    pub(crate) fn end_batch<E>(
+        &self,
+        _clock: BatchClock,
+        _copies: &[std::sync::Arc<crate::Envelope<E>>],
+    ) {
+    }
+
     pub(crate) fn dead_letter(&self, _reason: &crate::DeadReason) {}
 
     #[inline]
@@ -60,3 +75,7 @@ impl ActorMeters {
     #[inline]
     pub(crate) fn interrupted(&self, _n: u64) {}
 }
+
+/// When a batch began: nothing to remember.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchClock;

@@ -1,12 +1,18 @@
 //! The meters with the feature `metrics`: handles of the `metrics` facade.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
-use crate::{DeadReason, PhaseTimes};
+use super::Life;
+use crate::{DeadReason, Envelope, PhaseTimes, meta::now_nanos};
 
 /// The `reason` labels of `maiko_dead_letters_total`, in the order of
 /// [`reason_index`].
 const REASONS: [&str; 4] = ["dropped", "failed", "actor_failed", "abandoned"];
+
+/// The `state` labels of `maiko_actors`, in the order of [`Life`].
+const STATES: [&str; 5] = ["starting", "running", "stopping", "failing", "ended"];
 
 fn reason_index(reason: &DeadReason) -> usize {
     match reason {
@@ -30,6 +36,8 @@ pub(crate) struct SupervisorMeters {
     in_flight: Gauge,
     /// The shutdown's phases: draining, closing, on_shutdown.
     phases: [Histogram; 3],
+    /// Its actors by state, in the order of [`Life`].
+    actors: [Gauge; 5],
 }
 
 impl SupervisorMeters {
@@ -50,6 +58,9 @@ impl SupervisorMeters {
                     "supervisor" => supervisor.clone(),
                     "phase" => phase
                 )
+            }),
+            actors: STATES.map(|state| {
+                gauge!("maiko_actors", "supervisor" => supervisor.clone(), "state" => state)
             }),
             supervisor,
         }
@@ -87,10 +98,16 @@ impl SupervisorMeters {
     }
 }
 
-/// One actor's meters: its six counts, its publishes, its restarts and
-/// its dead letters by reason.
+/// One actor's meters: its six counts, its publishes, its restarts, its
+/// dead letters by reason, its mailbox, its timings and its state.
 #[derive(Debug)]
 pub(crate) struct ActorMeters {
+    /// The supervisor's `maiko_actors` gauges, in the order of [`Life`].
+    actors: [Gauge; 5],
+    /// The state this actor is counted in, a [`Life`].
+    life: AtomicU8,
+    handle_duration: Histogram,
+    latency: Histogram,
     published: Counter,
     restarts: Counter,
     dead_letters: [Counter; 4],
@@ -107,6 +124,10 @@ impl Default for ActorMeters {
     /// Handles that record nothing (for a cell made outside a supervisor).
     fn default() -> Self {
         Self {
+            actors: [const { Gauge::noop() }; 5],
+            life: AtomicU8::new(Life::Starting as u8),
+            handle_duration: Histogram::noop(),
+            latency: Histogram::noop(),
             published: Counter::noop(),
             restarts: Counter::noop(),
             dead_letters: [const { Counter::noop() }; 4],
@@ -138,7 +159,20 @@ impl ActorMeters {
                 "reason" => reason
             )
         };
+        let time = |name: &'static str| {
+            histogram!(
+                name,
+                "supervisor" => supervisor.supervisor.clone(),
+                "actor" => actor.to_owned()
+            )
+        };
+        let actors = supervisor.actors.clone();
+        actors[Life::Starting as usize].increment(1.0);
         Self {
+            actors,
+            life: AtomicU8::new(Life::Starting as u8),
+            handle_duration: time("maiko_handle_duration_seconds"),
+            latency: time("maiko_event_latency_seconds"),
             published: count("maiko_events_published_total"),
             restarts: count("maiko_actor_restarts_total"),
             dead_letters: REASONS.map(dead),
@@ -171,6 +205,51 @@ impl ActorMeters {
     #[inline]
     pub(crate) fn mailbox_depth(&self, depth: impl FnOnce() -> usize) {
         self.mailbox.set(depth() as f64);
+    }
+
+    /// The actor may have moved to another state, `now`: it is counted
+    /// there instead. `Ended` is final: once there, nothing moves it.
+    pub(crate) fn life(&self, now: impl Fn() -> Life) {
+        let mut counted = self.life.load(Ordering::Acquire);
+        while counted != Life::Ended as u8 {
+            let state = now() as u8;
+            if state == counted {
+                return;
+            }
+            match self
+                .life
+                .compare_exchange(counted, state, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    self.actors[usize::from(counted)].decrement(1.0);
+                    self.actors[usize::from(state)].increment(1.0);
+                    return;
+                }
+                Err(other) => counted = other,
+            }
+        }
+    }
+
+    /// The clock at the start of a batch.
+    #[inline]
+    pub(crate) fn start_batch(&self) -> BatchClock {
+        BatchClock(now_nanos())
+    }
+
+    /// A batch that began at `clock` is over; `copies` were taken by its
+    /// handlers (see "Timing, per batch" in `internal::meters`).
+    pub(crate) fn end_batch<E>(&self, clock: BatchClock, copies: &[std::sync::Arc<Envelope<E>>]) {
+        if copies.is_empty() {
+            return;
+        }
+        let end = now_nanos();
+        let each = end.saturating_sub(clock.0) / copies.len() as u64;
+        self.handle_duration
+            .record_many(seconds(each), copies.len());
+        for copy in copies {
+            self.latency
+                .record(seconds(end.saturating_sub(copy.meta().timestamp())));
+        }
     }
 
     /// A copy meant for the actor became a dead letter.
@@ -207,4 +286,13 @@ impl ActorMeters {
     pub(crate) fn interrupted(&self, n: u64) {
         self.interrupted.increment(n);
     }
+}
+
+/// When a batch began, in nanoseconds since the Unix epoch (the clock of
+/// [`Meta::timestamp`](crate::Meta::timestamp)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchClock(u64);
+
+fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
 }
