@@ -1,4 +1,6 @@
-//! The HTTP layer: `POST /events`, `GET /health`, `GET /stats`.
+//! The HTTP layer: `POST /events`, `GET /health`, `GET /stats`, and with
+//! the feature `metrics` `GET /metrics` (see `exporter.rs`; without the
+//! feature there is no such route, and the server answers `404`).
 //!
 //! A `202 Accepted` means the runtime accepted the event: its gate said
 //! yes, so the event will be stored, even if the service is stopped the
@@ -38,6 +40,9 @@ pub struct App {
     pub group: GroupHandle,
     pub figures: Arc<Figures>,
     pub http: HttpFigures,
+    /// What `GET /metrics` renders.
+    #[cfg(feature = "metrics")]
+    pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// What the HTTP layer answered, by kind.
@@ -55,10 +60,13 @@ pub struct HttpFigures {
 
 /// The routes, with the body limit.
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/events", post(post_event))
         .route("/health", get(health))
-        .route("/stats", get(stats))
+        .route("/stats", get(stats));
+    #[cfg(feature = "metrics")]
+    let routes = routes.route("/metrics", get(crate::exporter::scrape));
+    routes
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
 }

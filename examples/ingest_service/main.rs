@@ -15,6 +15,13 @@
 //! - `GET /health`: `200` while running, `503` once draining.
 //! - `GET /stats`: what the HTTP layer answered, what was stored, and every
 //!   actor's live figures.
+//! - `GET /metrics`, with the feature `metrics` (`cargo run --release
+//!   --features metrics --example ingest_service -- …`): the runtime's
+//!   metrics in Prometheus' text format (`Content-Type: text/plain;
+//!   version=0.0.4`), labelled `supervisor="ingest"` or `"audit"`. Without
+//!   the feature there is no such route: `404`. Once a stop has started, it
+//!   answers only a scrape whose connection the listener took before the
+//!   stop, like every route (see `exporter.rs`).
 //!
 //! Inside, two supervisors in one `ShutdownGroup`:
 //!
@@ -47,6 +54,8 @@
 mod audit;
 mod config;
 mod db;
+#[cfg(feature = "metrics")]
+mod exporter;
 mod http;
 mod pipeline;
 
@@ -124,7 +133,8 @@ fn build(config: &Config, db: Db) -> Service {
     // audit trail, which reads them after both have ended.
     let (late_tx, late_rx) = mpsc::channel();
 
-    let mut audit = Supervisor::<AuditEntry>::default();
+    // Named, so that their metrics differ by the `supervisor` label.
+    let mut audit = Supervisor::<AuditEntry>::new(SupervisorConfig::default().with_name("audit"));
     let trail = Trail {
         db: Some(db.clone()),
         late: late_rx,
@@ -134,7 +144,8 @@ fn build(config: &Config, db: Db) -> Service {
         .add_actor("trail", move |_| trail, [DefaultTopic])
         .expect("a valid actor");
 
-    let mut ingest = Supervisor::<Ingest, Stage>::default();
+    let mut ingest =
+        Supervisor::<Ingest, Stage>::new(SupervisorConfig::default().with_name("ingest"));
     let f = Arc::clone(&figures);
     ingest
         .add_actor(
@@ -271,6 +282,19 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
 
+    // Before the supervisors are built: they register their metrics when
+    // they are made, and an actor when it is added.
+    #[cfg(feature = "metrics")]
+    let prometheus = match exporter::install() {
+        Ok(handle) => {
+            tokio::spawn(exporter::upkeep(handle.clone()));
+            handle
+        }
+        Err(error) => {
+            say!("ingest_service: cannot install the metrics recorder: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let Service {
         mut group,
         ingest,
@@ -289,6 +313,8 @@ async fn serve(config: Config) -> ExitCode {
         group: stop.clone(),
         figures: Arc::clone(&figures),
         http: HttpFigures::default(),
+        #[cfg(feature = "metrics")]
+        prometheus,
     });
     let address = listener.local_addr().expect("a bound listener");
     // The listener stops taking connections as soon as a stop starts;

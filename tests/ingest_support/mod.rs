@@ -28,14 +28,38 @@ use tokio::{
 /// The safety net for each wait on the child process and on one request.
 pub const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The features of this package the test binary was compiled with.
+fn features() -> String {
+    [
+        ("macros", cfg!(feature = "macros")),
+        ("monitoring", cfg!(feature = "monitoring")),
+        ("test-harness", cfg!(feature = "test-harness")),
+        ("recorder", cfg!(feature = "recorder")),
+        ("serde", cfg!(feature = "serde")),
+        ("metrics", cfg!(feature = "metrics")),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| *name)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
 /// The `ingest_service` example's binary, (re)built next to this test's
 /// binary: `cargo test --test …` alone does not build examples.
+///
+/// It is built with the features this test binary has (so with `/metrics`
+/// under `--features metrics` or `--all-features`): every test binary of
+/// one `cargo test` run asks for the same build, and the first one's is
+/// reused by the others.
 pub fn service_binary() -> PathBuf {
     static BUILD: std::sync::Once = std::sync::Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let features = features();
         let status = std::process::Command::new(cargo)
             .args(["build", "--quiet", "--example", "ingest_service"])
+            .args(["--no-default-features", "--features", &features])
             .status()
             .expect("cargo runs");
         assert!(
