@@ -43,7 +43,7 @@ on_dir=target/monitoring-on
 off="$off_dir/release/profile"
 on="$on_dir/release/profile"
 
-log() { echo "$*" >&2; }
+source "$(dirname "$0")/cost-common.sh"
 
 log "building $off (default features)"
 CARGO_TARGET_DIR="$off_dir" cargo build --release --quiet -p maiko-benches --bin profile
@@ -53,49 +53,6 @@ CARGO_TARGET_DIR="$on_dir" cargo build --release --quiet -p maiko-benches --bin 
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-
-# ir BINARY WORKLOAD EVENTS: total instructions of RUNS runs under callgrind.
-ir() {
-    local file
-    file="$(mktemp -p "$tmp" callgrind.XXXXXX)"
-    PROFILE_RUNS="$runs" PROFILE_EVENTS="$3" \
-        valgrind --tool=callgrind --callgrind-out-file="$file" "$1" "$2" \
-        >"$tmp/valgrind.log" 2>&1 || { cat "$tmp/valgrind.log" >&2; return 1; }
-    awk '/^(summary|totals):/ { print $2; exit }' "$file"
-}
-
-# per_event BINARY WORKLOAD: instructions per event (one decimal).
-per_event() {
-    local a b
-    b="$(ir "$1" "$2" "$large")"
-    a="$(ir "$1" "$2" "$small")"
-    log "  $2 ($1): Ir $large events $b, $small events $a"
-    awk -v a="$a" -v b="$b" -v r="$runs" -v d="$((large - small))" \
-        'BEGIN { printf "%.1f", (b - a) / (r * d) }'
-}
-
-# calc EXPRESSION: awk arithmetic on its arguments.
-calc() { awk "BEGIN { $1 }"; }
-
-# timed BINARY WORKLOAD: mean ns per run of the timed mode.
-timed() {
-    "$1" "$2" "$seconds" | sed -n 's/.*(\([0-9]*\) ns)$/\1/p'
-}
-
-# median of the numbers on stdin (mean of the middle two for an even count).
-median() {
-    sort -n | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# spread of the numbers on stdin: (max - min) / median, in percent.
-spread() {
-    local values m
-    values="$(cat)"
-    m="$(median <<<"$values")"
-    sort -n <<<"$values" | awk -v m="$m" 'NR == 1 { lo = $1 } { hi = $1 }
-        END { printf "%.1f", (hi - lo) / m * 100 }'
-}
 
 declare -A instr ratio_on ratio_mon
 for w in one_to_one fan_out; do

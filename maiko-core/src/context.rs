@@ -150,7 +150,8 @@ impl<E: crate::Event> Context<E> {
             outbox: &to.outbox,
             id: &self.cell.id,
             origin,
-            cell: Some((&self.cell, to.topic_name)),
+            cell: Some(&self.cell),
+            topic_name: to.topic_name,
         }
         .publish(event, self.cell.handling())
         .await
@@ -163,7 +164,8 @@ impl<E: crate::Event> Context<E> {
             outbox: &self.outbox,
             id: &self.cell.id,
             origin: self.cell.origin(),
-            cell: Some((&self.cell, self.topic_name)),
+            cell: Some(&self.cell),
+            topic_name: self.topic_name,
         }
     }
 }

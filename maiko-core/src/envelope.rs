@@ -43,9 +43,41 @@ pub struct Envelope<E> {
     #[cfg_attr(feature = "serde", serde(skip))]
     #[cfg_attr(not(feature = "monitoring"), allow(dead_code))]
     pub(crate) clock: u32,
-    /// For a tracked publish: what became of each copy.
+    /// What few envelopes carry (a tracker, a span), boxed so that the
+    /// others stay small.
     #[cfg_attr(feature = "serde", serde(skip))]
-    pub(crate) tracker: Option<Arc<Tracker>>,
+    extra: Rare,
+}
+
+/// The box of an envelope's [`Extra`], if it has one. Its drop checks for
+/// the box in line and frees it out of line: an envelope without one (the
+/// usual case) makes no call to drop it.
+#[derive(Clone, Default)]
+struct Rare(Option<Box<Extra>>);
+
+impl Drop for Rare {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(extra) = self.0.take() {
+            free(extra);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn free(extra: Box<Extra>) {
+    drop(extra);
+}
+
+/// The rarer parts of an [`Envelope`].
+#[derive(Clone, Default)]
+struct Extra {
+    /// For a tracked publish: what became of each copy.
+    tracker: Option<Arc<Tracker>>,
+    /// The `maiko.publish` span, while a subscriber records it: the parent
+    /// of each copy's `maiko.process` span (see `internal::spans`).
+    span: Option<tracing::Span>,
 }
 
 impl<E> Envelope<E> {
@@ -57,7 +89,7 @@ impl<E> Envelope<E> {
             event,
             depth: 0,
             clock: 0,
-            tracker: None,
+            extra: Rare(None),
         }
     }
 
@@ -67,15 +99,34 @@ impl<E> Envelope<E> {
         parent_id: Option<EventId>,
         depth: u32,
         clock: u64,
-        tracker: Option<Arc<Tracker>>,
     ) -> Self {
         Self {
             meta: Meta::unstamped(actor_id, parent_id),
             event,
             depth,
             clock: u32::try_from(clock).unwrap_or(u32::MAX),
-            tracker,
+            extra: Rare(None),
         }
+    }
+
+    /// For a tracked publish: what becomes of each copy.
+    #[inline]
+    pub(crate) fn tracker(&self) -> Option<&Arc<Tracker>> {
+        self.extra.0.as_ref()?.tracker.as_ref()
+    }
+
+    /// The span of the publish, if a subscriber records it.
+    #[inline]
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.extra.0.as_ref()?.span.as_ref()
+    }
+
+    pub(crate) fn set_tracker(&mut self, tracker: Arc<Tracker>) {
+        self.extra.0.get_or_insert_default().tracker = Some(tracker);
+    }
+
+    pub(crate) fn set_span(&mut self, span: tracing::Span) {
+        self.extra.0.get_or_insert_default().span = Some(span);
     }
 
     /// An envelope read back from a recording.
@@ -86,7 +137,7 @@ impl<E> Envelope<E> {
             event,
             depth: 0,
             clock: 0,
-            tracker: None,
+            extra: Rare(None),
         }
     }
 

@@ -109,7 +109,7 @@ impl<E> SupervisorHandle<E> {
     /// Cancel safe: if the future is dropped before it completes, the event
     /// was not published.
     pub async fn send(&self, event: E) -> Result<(), SendError<E>> {
-        Publisher::outside(&self.shared, &self.outbox, &self.id)
+        Publisher::outside(&self.shared, &self.outbox, &self.id, self.topic_name)
             .publish(event, None)
             .await
             .map(drop)
@@ -124,7 +124,7 @@ impl<E> SupervisorHandle<E> {
         event: E,
         parent: Option<crate::EventId>,
     ) -> Result<crate::EventId, SendError<E>> {
-        Publisher::outside(&self.shared, &self.outbox, sender)
+        Publisher::outside(&self.shared, &self.outbox, sender, self.topic_name)
             .publish(event, parent)
             .await
     }
@@ -144,7 +144,7 @@ impl<E> SupervisorHandle<E> {
     /// As [`send`](Self::send). Dropping the [`Delivery`] later changes
     /// nothing for the event.
     pub async fn send_tracked(&self, event: E) -> Result<Delivery, SendError<E>> {
-        Publisher::outside(&self.shared, &self.outbox, &self.id)
+        Publisher::outside(&self.shared, &self.outbox, &self.id, self.topic_name)
             .publish_tracked(event, None)
             .await
     }

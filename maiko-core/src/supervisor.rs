@@ -390,7 +390,7 @@ impl<E: Event, T: Topic<E>> Supervisor<E, T> {
     }
 
     fn publisher(&self) -> Publisher<'_, E> {
-        Publisher::outside(&self.shared, &self.outbox, &self.id)
+        Publisher::outside(&self.shared, &self.outbox, &self.id, topic_name::<E, T>)
     }
 
     /// A cloneable handle to publish and to stop this supervisor from

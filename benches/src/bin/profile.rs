@@ -22,6 +22,10 @@
 //! totals of two event counts, divided by the difference in events, is the
 //! cost per event without the set-up.
 //!
+//! Built with `--features metrics`, `PROFILE_RECORDER=prometheus` installs
+//! the Prometheus recorder of `metrics-exporter-prometheus` first, so that
+//! every meter records into it (`benches/metrics-cost.sh`).
+//!
 //! Two diagnostics print instead of looping: `drain_compare` (the time
 //! `stop()` adds over handling the same backlog while running, for several
 //! backlog sizes: a fixed cost or a per-event one) and `drain_phases` (the
@@ -32,6 +36,7 @@ use std::time::{Duration, Instant};
 use maiko_benches::{BACKLOG, DrainMode, current_thread, maiko_now, maiko_old, tokio_base};
 
 fn main() {
+    install_recorder();
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "one_to_one".into());
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
@@ -121,6 +126,22 @@ fn main() {
         "{workload}: {runs} runs, median-free mean {mean:?} per run ({} ns)",
         mean.as_nanos()
     );
+}
+
+/// The recorder `PROFILE_RECORDER` names, if any (feature `metrics`).
+fn install_recorder() {
+    let Ok(recorder) = std::env::var("PROFILE_RECORDER") else {
+        return;
+    };
+    #[cfg(feature = "metrics")]
+    if recorder == "prometheus" {
+        // The handle would render the scrape; nothing here reads it.
+        let _handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only recorder of this process");
+        return;
+    }
+    panic!("PROFILE_RECORDER={recorder}: only `prometheus`, in a build with --features metrics");
 }
 
 /// Events per run of a throughput workload.

@@ -18,6 +18,7 @@ use std::{
 };
 
 use tokio::{sync::mpsc::Receiver, time::Instant};
+use tracing::Instrument;
 
 use super::{
     cell::{Activity, ActorCell, Ending, Stage},
@@ -28,6 +29,7 @@ use super::{
     meters::BatchClock,
     protocol::Protocol,
     shared::Shared,
+    spans,
     tracker::{self, Settled},
     watch::Watch,
 };
@@ -215,9 +217,14 @@ impl<E> Drop for Batch<'_, E> {
         counters.abandoned(self.abandoned, Stage::Mailbox);
         // The handlers' own publishes were counted when admitted, so
         // releasing after them never lets the count touch zero early.
+        let protocol = self.shared.protocol();
+        protocol.release(self.mails.len() as u64 - self.deferred);
+        // After the handlers too, not only after routing: otherwise the
+        // gauge would stay at its last routed figure once a service idles.
         self.shared
-            .protocol()
-            .release(self.mails.len() as u64 - self.deferred);
+            .books()
+            .meters()
+            .in_flight(|| protocol.in_flight());
         self.mails.clear();
     }
 }
@@ -561,6 +568,10 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         // worse still).
         let watching = watch.watching();
         let watched = watching.is_on();
+        // Also once per batch: whether a subscriber may record spans (each
+        // copy is then handled inside its `maiko.process` span, see
+        // `internal::spans`).
+        let traced = spans::enabled();
         let mut settle = Batch::new(cell, shared, dead, batch);
         // The copy handed again to a rebuilt instance, and how many more
         // times it may be.
@@ -585,7 +596,18 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     .delivered(&mut sight, mail, &cell.id, &cell.clock)
                     .await;
             }
-            let result = handle_event::<A, T>(actor, cell, mail).await;
+            let topic = || T::from_event(mail.event()).name();
+            let result = match traced
+                .then(|| spans::process(mail.span(), &cell.id, topic, mail.id()))
+                .flatten()
+            {
+                // Boxed: the traced handling adds one word to the actor's
+                // task, not a span's size, and the untraced one nothing.
+                Some(span) => {
+                    Box::pin(handle_event::<A, T>(actor, cell, mail).instrument(span)).await
+                }
+                None => handle_event::<A, T>(actor, cell, mail).await,
+            };
             let outcome = classify(result, protocol);
             if watched && !matches!(outcome, Outcome::Panicked(_)) {
                 watching.handled(sight, mail, &cell.id).await;
@@ -771,8 +793,8 @@ async fn handle_event<A: Actor, T: Topic<A::Event>>(
     cell: &ActorCell,
     mail: &Mail<A::Event>,
 ) -> std::result::Result<Result, Error> {
-    if mail.tracker.is_some() {
-        cell.set_tracker(mail.tracker.clone());
+    if mail.tracker().is_some() {
+        cell.set_tracker(mail.tracker().cloned());
     }
     cell.enter_handler(mail.depth, mail.id());
     let mut code = pin!(actor.handle_event(mail));
@@ -787,7 +809,7 @@ async fn handle_event<A: Actor, T: Topic<A::Event>>(
         cell.set_activity(Activity::Idle);
     }
     cell.leave_handler();
-    if mail.tracker.is_some() {
+    if mail.tracker().is_some() {
         cell.set_tracker(None);
     }
     result

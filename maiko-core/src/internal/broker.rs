@@ -367,7 +367,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         // Take a unit for every copy before delivering any (gate invariant
         // 3); the publisher's own copy, if it subscribes, is given back below.
         shared.protocol().add_copies(count as u64 - 1);
-        if let Some(tracker) = &mail.tracker {
+        if let Some(tracker) = mail.tracker() {
             tracker.add_copies(count as u32 - 1);
         }
         let mut policy = None;

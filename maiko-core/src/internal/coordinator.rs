@@ -39,7 +39,12 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{broker::BrokerCell, shared::Shared, watch::Drain};
+use super::{
+    broker::BrokerCell,
+    shared::Shared,
+    tasks::{self, Named},
+    watch::Drain,
+};
 use crate::{ActorReport, BrokerReport, Error, PhaseTimes, Result, ShutdownReport};
 
 /// An actor's task: `true` if it ended on its own (it stopped itself or
@@ -53,8 +58,8 @@ pub(crate) type LoopFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// member at `member`.
 pub(crate) struct Spawn {
     pub(crate) member: usize,
-    pub(crate) actor: ActorFuture,
-    pub(crate) loops: Vec<LoopFuture>,
+    pub(crate) actor: Named<ActorFuture>,
+    pub(crate) loops: Vec<Named<LoopFuture>>,
 }
 
 /// Where actors added while running go to be spawned (see the module
@@ -309,9 +314,9 @@ impl Coordinator {
 
     fn spawn(&mut self, spawn: Spawn) {
         let member = &mut self.members[spawn.member];
-        member.actors.spawn(spawn.actor);
+        tasks::spawn(&mut member.actors, spawn.actor);
         for routing_loop in spawn.loops {
-            member.routing_loops.spawn(routing_loop);
+            tasks::spawn(&mut member.routing_loops, routing_loop);
         }
     }
 

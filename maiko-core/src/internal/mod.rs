@@ -21,12 +21,14 @@
 //!  outbox        a publisher's lanes, one per broker
 //!  watch         the seam to monitoring (live, or a no-op twin)
 //!  monitor_hub   the monitors' queue and dispatcher (feature)
+//!  meters        the seam to the `metrics` facade (feature)
 //!  ------------------------------------------------------------------
 //!  lane          a stage-1 channel and its spill
 //!  gate          which publishes are admitted; the in-flight count
 //!  mail, slot,   plain data: the shared envelope, the report slot,
 //!  tracker,      a tracked event's outcome, panics caught,
-//!  guard, sync   the gate's atomics (loom's in the model check)  (bottom)
+//!  guard, sync,  the gate's atomics (loom's in the model check),
+//!  spans, tasks  an event's tracing spans, tasks spawned by name   (bottom)
 //! ```
 //!
 //! Where shutdown happens: [`publish`] is the one path every sender takes
@@ -56,7 +58,9 @@ pub(crate) mod protocol;
 pub(crate) mod publish;
 pub(crate) mod shared;
 pub(crate) mod slot;
+pub(crate) mod spans;
 pub(crate) mod sync;
+pub(crate) mod tasks;
 pub(crate) mod tracker;
 pub(crate) mod watch;
 pub(crate) mod wiring;

@@ -13,6 +13,7 @@ use super::{
     mail::Mail,
     outbox::Outbox,
     shared::Shared,
+    spans,
     tracker::Tracker,
 };
 use crate::{ActorId, CyclePolicy, Delivery, Envelope, Error, EventId, SendError};
@@ -27,18 +28,26 @@ pub(crate) struct Publisher<'a, E> {
     pub(crate) id: &'a ActorId,
     pub(crate) origin: Origin,
     /// The publishing actor, to record a wait for capacity in its activity.
-    pub(crate) cell: Option<(&'a ActorCell, TopicName<E>)>,
+    pub(crate) cell: Option<&'a ActorCell>,
+    /// The name of an event's topic (for that activity, and the span).
+    pub(crate) topic_name: TopicName<E>,
 }
 
 impl<'a, E> Publisher<'a, E> {
     /// The supervisor or one of its handles: outside any actor.
-    pub(crate) fn outside(shared: &'a Shared, outbox: &'a Outbox<E>, id: &'a ActorId) -> Self {
+    pub(crate) fn outside(
+        shared: &'a Shared,
+        outbox: &'a Outbox<E>,
+        id: &'a ActorId,
+        topic_name: TopicName<E>,
+    ) -> Self {
         Self {
             shared,
             outbox,
             id,
             origin: Origin::Outside,
             cell: None,
+            topic_name,
         }
     }
 
@@ -139,13 +148,18 @@ impl<'a, E> Publisher<'a, E> {
         depth: u32,
     ) -> (Mail<E>, (EventId, Option<Arc<Tracker>>)) {
         let clock = match self.cell {
-            Some((cell, _)) => cell.clock.tick(),
+            Some(cell) => cell.clock.tick(),
             None => self.outbox.clock.tick(),
         };
-        let mut envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock, None);
+        let mut envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock);
         let id = envelope.id();
+        if let Some(span) = spans::publish(|| (self.topic_name)(envelope.event()), id) {
+            envelope.set_span(span);
+        }
         let tracker = tracked.then(|| Arc::new(Tracker::new(id)));
-        envelope.tracker.clone_from(&tracker);
+        if let Some(tracker) = &tracker {
+            envelope.set_tracker(Arc::clone(tracker));
+        }
         (Arc::new(envelope), (id, tracker))
     }
 
@@ -155,14 +169,14 @@ impl<'a, E> Publisher<'a, E> {
     /// publishing until the wait ends (and still does if the deadline
     /// aborts it meanwhile, for the report).
     async fn wait_for_room<'l>(&self, lane: &'l Lane<E>, event: &E) -> Room<'l, 'a, E> {
-        let Some((cell, topic_name)) = self.cell else {
+        let Some(cell) = self.cell else {
             return match lane.sender.reserve().await {
                 Ok(permit) => Room::Permit(permit),
                 Err(_) => Room::Closed,
             };
         };
         cell.set_sending(Some(Waiting {
-            topic: topic_name(event),
+            topic: (self.topic_name)(event),
             broker: self.outbox.broker_of(event),
         }));
         let room = self.wait_in_graph(lane, cell).await;
@@ -216,7 +230,7 @@ impl<'a, E> Publisher<'a, E> {
         parent: Option<EventId>,
         tracked: bool,
     ) -> Result<(EventId, Option<Arc<Tracker>>), SendError<E>> {
-        let Some((cell, _)) = self.cell else {
+        let Some(cell) = self.cell else {
             unreachable!("only an actor waits in the graph")
         };
         self.shared.books().meters().cycle_broken();

@@ -116,7 +116,7 @@ impl Tracker {
 /// Settle a copy of `mail` if it is tracked.
 #[inline]
 pub(crate) fn settle<E>(mail: &crate::Envelope<E>, how: Settled) {
-    if let Some(tracker) = &mail.tracker {
+    if let Some(tracker) = mail.tracker() {
         tracker.settle(how);
     }
 }

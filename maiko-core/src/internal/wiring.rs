@@ -56,6 +56,7 @@ use super::{
     meters::ActorMeters,
     outbox::{Choose, Outbox},
     shared::Shared,
+    tasks::{self, Named},
     watch::Watch,
 };
 use crate::{
@@ -177,7 +178,7 @@ pub(crate) struct Setup<E, T> {
     /// Every publisher: the supervisor (with its handles) first, then each
     /// actor in registration order.
     publishers: Vec<Publishing<E>>,
-    tasks: Vec<ActorFuture>,
+    tasks: Vec<Named<ActorFuture>>,
 }
 
 impl<E: Event, T: Topic<E>> Setup<E, T> {
@@ -196,7 +197,7 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
         config.validate()?;
         let task = self.roster.enrol(actor, &ctx, topics, &config, rebuild);
         self.publishers.push((Arc::clone(&ctx.outbox), inbox));
-        self.tasks.push(task);
+        self.tasks.push(Named::actor(ctx.cell.id.clone(), task));
         Ok(ctx.cell.id.clone())
     }
 
@@ -258,12 +259,12 @@ impl<E: Event, T: Topic<E>> Setup<E, T> {
             for routing_loop in loops(
                 &outbox, default, &names, &choose, &brokers, &board, &shared, own,
             ) {
-                routing_loops.spawn(routing_loop);
+                tasks::spawn(&mut routing_loops, routing_loop);
             }
         }
         let mut actors = JoinSet::new();
         for task in self.tasks {
-            actors.spawn(task);
+            tasks::spawn(&mut actors, task);
         }
         let tasks = MemberTasks {
             monitors: roster.watch.drain(),
@@ -301,7 +302,7 @@ fn loops<E: Event, T: Topic<E>>(
     board: &Arc<RouteBoard<E, T>>,
     shared: &Arc<Shared>,
     own: Option<Arc<ActorCell>>,
-) -> Vec<LoopFuture> {
+) -> Vec<Named<LoopFuture>> {
     let (receivers, strays) = outbox.start(names, choose);
     let receivers = std::iter::once(Some(default)).chain(receivers.into_iter().skip(1));
     let mut lanes: Vec<(LaneEnd<E>, &Arc<BrokerCell>)> = receivers
@@ -312,13 +313,18 @@ fn loops<E: Event, T: Topic<E>>(
     lanes
         .into_iter()
         .map(|(receiver, broker)| {
-            Box::pin(routing_loop(
+            let future = Box::pin(routing_loop(
                 receiver,
                 Arc::clone(board),
                 Arc::clone(shared),
                 own.clone(),
                 Arc::clone(broker),
-            )) as LoopFuture
+            )) as LoopFuture;
+            Named::routing(
+                broker.name,
+                own.as_ref().map(|cell| cell.id.clone()),
+                future,
+            )
         })
         .collect()
 }
@@ -357,7 +363,7 @@ impl<E: Event, T: Topic<E>> Running<E, T> {
             ctx.outbox.freeze();
             let spawn = Spawn {
                 member: self.member,
-                actor: task,
+                actor: Named::actor(ctx.cell.id.clone(), task),
                 loops: loops(
                     &ctx.outbox,
                     inbox,

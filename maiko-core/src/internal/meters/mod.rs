@@ -17,7 +17,8 @@
 //!
 //! What the report has no figure for is moved once per batch, off the
 //! publish path: the accepted publishes by the routing loop that takes
-//! them, the in-flight gauge after each routed batch, a mailbox's depth
+//! them, the in-flight gauge after each routed batch and each batch an
+//! actor has handled, a mailbox's depth
 //! when its actor takes a batch. The shutdown's phases are recorded with
 //! the report.
 //!
