@@ -91,6 +91,21 @@
 //! [`Outbound::with_republish_inbound`]). The events that a handler
 //! publishes in response are ordinary events and are bridged as usual.
 //!
+//! # Tracing across processes
+//!
+//! With the feature `otel`, a trace crosses the bridges. The outbound
+//! bridge writes the OpenTelemetry context of the event it publishes (of
+//! maiko's `maiko.process` span its handler runs in, a descendant of the
+//! publisher's span) into the message's headers, as W3C trace context
+//! (`traceparent`, `tracestate`), next to `Nats-Msg-Id`. The inbound
+//! bridge reads it and publishes the event inside a span
+//! (`maiko_nats.receive`) whose parent is that context, so the handlers'
+//! `maiko.process` spans belong to the producer's trace. The format is
+//! built in: no global propagator needs to be installed; a
+//! `tracing-opentelemetry` layer (0.34, for opentelemetry 0.33) must be,
+//! on both sides. Without the feature, no header is added and no
+//! OpenTelemetry crate is compiled.
+//!
 //! # The client
 //!
 //! Use the re-exported [`async_nats`] (`maiko_nats::async_nats`) rather
@@ -113,6 +128,8 @@
 mod codec;
 mod error;
 mod inbound;
+#[cfg(feature = "otel")]
+mod otel;
 mod outbound;
 mod report;
 mod retry;

@@ -9,7 +9,8 @@ use std::{
 };
 
 use async_nats::{
-    Subject,
+    HeaderMap, Subject,
+    header::NATS_MESSAGE_ID,
     jetstream::{
         self,
         context::{PublishAckFuture, PublishError, PublishErrorKind},
@@ -47,7 +48,9 @@ type SubjectFn<E> = Arc<dyn Fn(&E) -> String + Send + Sync>;
 ///    reached the bridge takes no further event, so its mailbox fills and
 ///    publishers wait, as with any slow subscriber);
 /// 2. defers the event ([`Context::defer`]), encodes it, and publishes it
-///    to the subject with the header `Nats-Msg-Id` set to the event's id;
+///    to the subject with the header `Nats-Msg-Id` set to the event's id
+///    (and, with the `otel` feature, the trace context of the event: see
+///    "Tracing" below);
 /// 3. hands the [`Completion`] and the acknowledgement future to the
 ///    bridge's confirming task, and returns: the next event is published
 ///    while this one's acknowledgement is on its way.
@@ -76,6 +79,16 @@ type SubjectFn<E> = Arc<dyn Fn(&E) -> String + Send + Sync>;
 /// still waiting count as abandoned in maiko's shutdown report, and the
 /// bridge's report ([`OutboundHandle::finished`]) names them as
 /// unconfirmed, with a warning for each.
+///
+/// # Tracing
+///
+/// With the `otel` feature, the bridge writes the OpenTelemetry context
+/// of the span its handler runs in (maiko's `maiko.process` span of the
+/// event, whose trace is the publisher's) into the message's headers, as
+/// W3C trace context (`traceparent`, and `tracestate` if the trace has
+/// one). An [`Inbound`](crate::Inbound) bridge built with the feature
+/// continues the trace. Nothing is written where no
+/// `tracing-opentelemetry` layer is installed, or the span is disabled.
 ///
 /// # Events that came from NATS
 ///
@@ -421,7 +434,9 @@ impl Shared {
 /// One event on its way to the stream.
 struct Outgoing {
     id: EventId,
-    msg_id: String,
+    /// `Nats-Msg-Id` (the event's id), and with the `otel` feature the
+    /// trace context: the same on every attempt.
+    headers: HeaderMap,
     subject: Subject,
     payload: Bytes,
 }
@@ -436,7 +451,7 @@ impl Outgoing {
                 Subject::clone(&self.subject),
                 PublishMessage::build()
                     .payload(self.payload.clone())
-                    .message_id(&self.msg_id),
+                    .headers(self.headers.clone()),
             )
             .await
     }
@@ -682,9 +697,15 @@ impl<E: Event, C: Codec<E>> Actor for Bridge<E, C> {
                 return Ok(());
             }
         };
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, id.to_string());
+        // The context of the span this handler runs in: the event's, so
+        // the trace goes on where the message is received.
+        #[cfg(feature = "otel")]
+        crate::otel::inject_current(&mut headers);
         let outgoing = Outgoing {
             id,
-            msg_id: id.to_string(),
+            headers,
             subject: Subject::from((self.subject)(envelope.event())),
             payload,
         };

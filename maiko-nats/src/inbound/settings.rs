@@ -72,6 +72,20 @@ use crate::{Codec, Error, Json, RetryPolicy};
 /// process: a redelivery to another process sharing the consumer is
 /// delivered there.
 ///
+/// # Tracing
+///
+/// With the `otel` feature, the bridge publishes each event inside an
+/// INFO span `maiko_nats.receive` (target `maiko_nats::inbound`, kind
+/// consumer, with the subject and the message id; exported as
+/// `receive <subject>`) whose OpenTelemetry
+/// parent is the W3C trace context the message carries (`traceparent`,
+/// `tracestate`; what an [`Outbound`](crate::Outbound) bridge with the
+/// feature writes). maiko's `maiko.publish` span of the event, and the
+/// `maiko.process` spans of its handlers, are its children: the handlers
+/// run in the producer's trace. A message without a valid context starts
+/// a trace of its own. The span must be enabled by the subscriber's
+/// filter for the trace to be joined.
+///
 /// # Stopping
 ///
 /// The bridge runs ([`InboundConsumer::run`](crate::InboundConsumer::run))

@@ -324,7 +324,16 @@ impl<E: Event, C: Codec<E>> Worker<E, C> {
             return;
         };
         let ctx = self.ctx.clone();
-        self.publishing = Some((held, Box::pin(async move { ctx.send_tracked(event).await })));
+        let publish = async move { ctx.send_tracked(event).await };
+        // The event is published inside a span that continues the trace
+        // the message carries, so maiko's spans of the publish and of the
+        // handlers join it.
+        #[cfg(feature = "otel")]
+        let publish = {
+            use tracing::Instrument as _;
+            publish.instrument(crate::otel::receive_span(&held.message, &held.key))
+        };
+        self.publishing = Some((held, Box::pin(publish)));
     }
 
     fn on_published(&mut self, (held, published): (Held, Published<E>)) {
