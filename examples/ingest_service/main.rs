@@ -105,9 +105,13 @@ fn main() -> ExitCode {
         // default reports it with `eprintln!`, which panics when standard
         // error is gone, and a panic here would cut the drain short.
         .log_internal_errors(false)
+        // The log has no use for the per-event spans (`maiko::messaging`),
+        // which only a trace exporter would show: left out unless
+        // `RUST_LOG` asks for them.
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,maiko::messaging=off")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

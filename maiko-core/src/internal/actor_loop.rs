@@ -597,16 +597,14 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     .await;
             }
             let topic = || T::from_event(mail.event()).name();
-            let result = match traced
-                .then(|| spans::process(mail.span(), &cell.id, topic, mail.id()))
-                .flatten()
+            let result = if traced
+                && let Some(span) = spans::process(mail.span(), &cell.id, topic, mail.id())
             {
                 // Boxed: the traced handling adds one word to the actor's
                 // task, not a span's size, and the untraced one nothing.
-                Some(span) => {
-                    Box::pin(handle_event::<A, T>(actor, cell, mail).instrument(span)).await
-                }
-                None => handle_event::<A, T>(actor, cell, mail).await,
+                Box::pin(handle_event::<A, T>(actor, cell, mail).instrument(span)).await
+            } else {
+                handle_event::<A, T>(actor, cell, mail).await
             };
             let outcome = classify(result, protocol);
             if watched && !matches!(outcome, Outcome::Panicked(_)) {

@@ -22,22 +22,26 @@
 //! when its actor takes a batch. The shutdown's phases are recorded with
 //! the report.
 //!
-//! # Timing, per batch
+//! # Timing, per batch, sampled
 //!
-//! The two per-actor histograms read the clock twice per batch an actor
-//! takes, never per event: once before its first handler and once after
-//! its last.
+//! The two per-actor histograms never read the clock per event: an actor
+//! times its first batch and then one batch in eight, reading the clock
+//! before the batch's first handler and after its last.
 //!
-//! - `maiko_handle_duration_seconds` gets one sample per copy: the batch's
-//!   handling time divided evenly among its copies (exact for a batch of
-//!   one, which is what a lightly loaded actor takes).
-//! - `maiko_event_latency_seconds` gets one sample per copy: from the
-//!   event's [`timestamp`](crate::Meta::timestamp) (when the broker took
-//!   it) to the end of the batch.
+//! - `maiko_handle_duration_seconds` gets one sample per copy of a timed
+//!   batch: the batch's handling time divided evenly among its copies
+//!   (exact for a batch of one, which is what a lightly loaded actor
+//!   takes).
+//! - `maiko_event_latency_seconds` gets one sample per copy of a timed
+//!   batch: from the event's [`timestamp`](crate::Meta::timestamp) (when
+//!   the broker took it) to the end of the batch.
 //!
 //! A batch in which a copy became a dead letter (the actor failed, or the
 //! deadline passed) records neither, so both only ever describe copies
-//! that handlers took.
+//! that handlers took. Their counts are samples; the counters give the
+//! exact numbers. The sampling keeps a real recorder's cost (a sample is a
+//! clock read and a push into a shared bucket) to a fraction of an
+//! event's.
 //!
 //! # Life
 //!

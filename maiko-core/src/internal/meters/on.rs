@@ -1,6 +1,6 @@
 //! The meters with the feature `metrics`: handles of the `metrics` facade.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
@@ -106,6 +106,8 @@ pub(crate) struct ActorMeters {
     actors: [Gauge; 5],
     /// The state this actor is counted in, a [`Life`].
     life: AtomicU8,
+    /// The batches the actor has begun, for the timing's sample.
+    batches: AtomicU32,
     handle_duration: Histogram,
     latency: Histogram,
     published: Counter,
@@ -126,6 +128,7 @@ impl Default for ActorMeters {
         Self {
             actors: [const { Gauge::noop() }; 5],
             life: AtomicU8::new(Life::Starting as u8),
+            batches: AtomicU32::new(0),
             handle_duration: Histogram::noop(),
             latency: Histogram::noop(),
             published: Counter::noop(),
@@ -171,6 +174,7 @@ impl ActorMeters {
         Self {
             actors,
             life: AtomicU8::new(Life::Starting as u8),
+            batches: AtomicU32::new(0),
             handle_duration: time("maiko_handle_duration_seconds"),
             latency: time("maiko_event_latency_seconds"),
             published: count("maiko_events_published_total"),
@@ -230,20 +234,32 @@ impl ActorMeters {
         }
     }
 
-    /// The clock at the start of a batch.
+    /// The clock at the start of a batch, if this batch is timed: the
+    /// first, then one in [`TIMED_EVERY`].
     #[inline]
     pub(crate) fn start_batch(&self) -> BatchClock {
-        BatchClock(now_nanos())
+        // Only the actor's task begins its batches: a load and a store,
+        // not a read-modify-write, are enough.
+        let n = self.batches.load(Ordering::Relaxed);
+        self.batches.store(n.wrapping_add(1), Ordering::Relaxed);
+        BatchClock(n.is_multiple_of(TIMED_EVERY).then(now_nanos))
     }
 
     /// A batch that began at `clock` is over; `copies` were taken by its
     /// handlers (see "Timing, per batch" in `internal::meters`).
+    #[inline]
     pub(crate) fn end_batch<E>(&self, clock: BatchClock, copies: &[std::sync::Arc<Envelope<E>>]) {
-        if copies.is_empty() {
-            return;
+        if let Some(start) = clock.0
+            && !copies.is_empty()
+        {
+            self.record_batch(start, copies);
         }
+    }
+
+    #[inline(never)]
+    fn record_batch<E>(&self, start: u64, copies: &[std::sync::Arc<Envelope<E>>]) {
         let end = now_nanos();
-        let each = end.saturating_sub(clock.0) / copies.len() as u64;
+        let each = end.saturating_sub(start) / copies.len() as u64;
         self.handle_duration
             .record_many(seconds(each), copies.len());
         for copy in copies {
@@ -288,10 +304,14 @@ impl ActorMeters {
     }
 }
 
-/// When a batch began, in nanoseconds since the Unix epoch (the clock of
-/// [`Meta::timestamp`](crate::Meta::timestamp)).
+/// One batch in this many is timed (the first of each actor's included).
+const TIMED_EVERY: u32 = 8;
+
+/// When a timed batch began, in nanoseconds since the Unix epoch (the
+/// clock of [`Meta::timestamp`](crate::Meta::timestamp)); `None` for a
+/// batch that is not timed.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchClock(u64);
+pub(crate) struct BatchClock(Option<u64>);
 
 fn seconds(nanos: u64) -> f64 {
     nanos as f64 / 1e9
