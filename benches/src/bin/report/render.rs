@@ -95,7 +95,7 @@ pub fn render(run: &Run<'_>) -> String {
 
 /// The sections other commands write into `benches/results/`, and the
 /// commands that write them.
-const SEPARATE: [(&str, &str); 3] = [
+const SEPARATE: [(&str, &str); 4] = [
     (
         "ingest.md",
         "cargo run --release -p maiko-benches --bin ingest_load -- --markdown > benches/results/ingest.md",
@@ -107,6 +107,10 @@ const SEPARATE: [(&str, &str); 3] = [
     (
         "monitoring.md",
         "benches/monitoring-cost.sh benches/results/monitoring.md",
+    ),
+    (
+        "metrics.md",
+        "benches/metrics-cost.sh benches/results/metrics.md",
     ),
 ];
 
