@@ -5,8 +5,8 @@
 //! (`maiko_actor_restarts_total`) and dead letters by `reason`
 //! (`maiko_dead_letters_total`), and the refused publishes
 //! (`maiko_publishes_refused_total`, labelled `supervisor`). The accepted
-//! publishes (`maiko_events_published_total`) are the five jobs the
-//! supervisor sent. After the stop, every mailbox gauge
+//! publishes (`maiko_events_published_total`, labelled `actor` and
+//! `broker`) are the five jobs the supervisor sent. After the stop, every mailbox gauge
 //! (`maiko_mailbox_depth`) and the in-flight gauge (`maiko_events_in_flight`)
 //! read 0, `maiko_actors` counts every actor as `ended` and none in another
 //! state, and `maiko_shutdown_phase_seconds` holds one sample per phase,
@@ -109,6 +109,13 @@ fn metrics(snapshotter: &Snapshotter) -> Found {
             Some(SUPERVISOR),
             "every metric names its supervisor: {key:?}"
         );
+        if key.name() == "maiko_events_published_total" {
+            assert_eq!(
+                label("broker").as_deref(),
+                Some("default"),
+                "the publishes name their broker: {key:?}"
+            );
+        }
         let actor = label("actor").unwrap_or_default();
         let detail = label("reason")
             .or_else(|| label("phase"))

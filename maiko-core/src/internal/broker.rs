@@ -64,6 +64,7 @@ use super::{
     dead::DeadSink,
     lane::{LaneEnd, Spill, close_and_drain},
     mail::Mail,
+    meters::LaneMeters,
     shared::Shared,
     tracker::{self, Settled},
     watch::Watch,
@@ -406,7 +407,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         blocked: Blocked<'_, E, T>,
         own: Option<&ActorCell>,
         shared: &Shared,
-        lane: &LaneRef,
+        lane: &LaneRef<'_>,
         run: &mut RoutedRun<'_, E>,
     ) {
         let Blocked {
@@ -455,7 +456,7 @@ impl<E: Event, T: Topic<E>> Routes<E, T> {
         topic: &T,
         policy: &mut Option<OverflowPolicy>,
         shared: &Shared,
-        lane: &LaneRef,
+        lane: &LaneRef<'_>,
     ) -> bool {
         match self.offer(subscriber, mail, shared) {
             Delivery::Delivered => return true,
@@ -596,6 +597,8 @@ struct Inbox<E> {
     receiver: Receiver<Mail<E>>,
     spill: Arc<Spill<E>>,
     broker: Arc<BrokerCell>,
+    /// The publishes this loop takes (see `internal::meters`).
+    meters: LaneMeters,
 }
 
 impl<E> Drop for Inbox<E> {
@@ -615,10 +618,11 @@ impl<E> Drop for Inbox<E> {
     }
 }
 
-/// The lane a routing loop serves, for the wait-for graph.
-struct LaneRef {
+/// The lane a routing loop serves, for the wait-for graph, and its meter.
+struct LaneRef<'a> {
     key: usize,
     broker: &'static str,
+    meters: &'a LaneMeters,
 }
 
 /// The events of a batch not yet handed to [`Routes::route`], last first.
@@ -658,10 +662,16 @@ pub(crate) async fn routing_loop<E: Event, T: Topic<E>>(
     broker: Arc<BrokerCell>,
 ) {
     let LaneEnd { receiver, spill } = end;
+    let meters = LaneMeters::new(
+        shared.books().meters(),
+        own.as_ref().map(|cell| cell.id.as_str()),
+        broker.name,
+    );
     let mut inbox = Inbox {
         receiver,
         spill,
         broker,
+        meters,
     };
     // The idle wait. A spill only fills once the channel is full, so the
     // first event is always in the channel.
@@ -717,6 +727,7 @@ async fn route_until_end<E: Event, T: Topic<E>>(
     let lane = LaneRef {
         key: inbox.spill.key(),
         broker: inbox.broker.name,
+        meters: &inbox.meters,
     };
     // Grown by the first batches and kept.
     router.route_batch(&lane, &inbox.broker, &mut batch).await;
@@ -783,7 +794,12 @@ impl<E: Event, T: Topic<E>> Router<'_, E, T> {
     /// Route a batch taken from a lane, in order, and leave it empty; with
     /// the newest table, taken after the batch was received (see the
     /// board's invariant).
-    async fn route_batch(&mut self, lane: &LaneRef, broker: &BrokerCell, batch: &mut Vec<Mail<E>>) {
+    async fn route_batch(
+        &mut self,
+        lane: &LaneRef<'_>,
+        broker: &BrokerCell,
+        batch: &mut Vec<Mail<E>>,
+    ) {
         if batch.is_empty() {
             return;
         }
@@ -805,7 +821,7 @@ async fn route_batch<E: Event, T: Topic<E>>(
     routes: &Routes<E, T>,
     shared: &Shared,
     own: Option<&ActorCell>,
-    lane: &LaneRef,
+    lane: &LaneRef<'_>,
     broker: &BrokerCell,
     batch: &mut Vec<Mail<E>>,
 ) {
@@ -813,11 +829,7 @@ async fn route_batch<E: Event, T: Topic<E>>(
     let now = now_nanos();
     // Every event of a lane was accepted from its publisher; counted here,
     // once per batch, rather than on the publish path.
-    let taken = batch.len() as u64;
-    match own {
-        Some(cell) => cell.meters().published(taken),
-        None => shared.books().meters().published(taken),
-    }
+    lane.meters.published(batch.len() as u64);
     let mut run = RoutedRun::new(&routes.subscribers);
     batch.reverse();
     let pending = Pending { broker, batch };

@@ -53,7 +53,8 @@
 //! # Handles
 //!
 //! Handles are registered once: a supervisor's when it is made, an actor's
-//! when it is added. An event never looks one up. A recorder installed
+//! when it is added, a routing loop's (the publishes of one publisher to
+//! one broker) when it starts. An event never looks one up. A recorder installed
 //! after that does not see them; install it first (as every `metrics`
 //! exporter asks).
 
@@ -63,9 +64,9 @@ mod off;
 mod on;
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use off::{ActorMeters, BatchClock, SupervisorMeters};
+pub(crate) use off::{ActorMeters, BatchClock, LaneMeters, SupervisorMeters};
 #[cfg(feature = "metrics")]
-pub(crate) use on::{ActorMeters, BatchClock, SupervisorMeters};
+pub(crate) use on::{ActorMeters, BatchClock, LaneMeters, SupervisorMeters};
 
 /// Where an actor is in its life, as `maiko_actors` counts it: the states
 /// of [`ActorState`](crate::ActorState), `Ended` whatever the outcome.

@@ -18,6 +18,20 @@ impl SupervisorMeters {
     pub(crate) fn in_flight(&self, _count: impl FnOnce() -> u64) {}
 
     pub(crate) fn shutdown_phases(&self, _phases: &crate::PhaseTimes) {}
+}
+
+/// A routing loop's meter.
+#[derive(Debug)]
+pub(crate) struct LaneMeters;
+
+impl LaneMeters {
+    pub(crate) fn new(
+        _supervisor: &SupervisorMeters,
+        _publisher: Option<&str>,
+        _broker: &str,
+    ) -> Self {
+        Self
+    }
 
     #[inline]
     pub(crate) fn published(&self, _n: u64) {}
@@ -31,9 +45,6 @@ impl ActorMeters {
     pub(crate) fn new(_supervisor: &SupervisorMeters, _actor: &str) -> Self {
         Self
     }
-
-    #[inline]
-    pub(crate) fn published(&self, _n: u64) {}
 
     pub(crate) fn restarted(&self) {}
 

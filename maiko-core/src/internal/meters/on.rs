@@ -29,10 +29,6 @@ pub(crate) struct SupervisorMeters {
     supervisor: String,
     refused: Counter,
     cycles_broken: Counter,
-    /// Events published from outside any actor (the supervisor and its
-    /// handles), labelled `actor="supervisor"`, counted as the broker takes
-    /// them.
-    published: Counter,
     in_flight: Gauge,
     /// The shutdown's phases: draining, closing, on_shutdown.
     phases: [Histogram; 3],
@@ -46,11 +42,6 @@ impl SupervisorMeters {
         Self {
             refused: counter!("maiko_publishes_refused_total", "supervisor" => supervisor.clone()),
             cycles_broken: counter!("maiko_cycles_broken_total", "supervisor" => supervisor.clone()),
-            published: counter!(
-                "maiko_events_published_total",
-                "supervisor" => supervisor.clone(),
-                "actor" => "supervisor"
-            ),
             in_flight: gauge!("maiko_events_in_flight", "supervisor" => supervisor.clone()),
             phases: ["draining", "closing", "on_shutdown"].map(|phase| {
                 histogram!(
@@ -90,15 +81,40 @@ impl SupervisorMeters {
     pub(crate) fn cycle_broken(&self) {
         self.cycles_broken.increment(1);
     }
+}
 
-    /// The broker took `n` events published from outside any actor.
+/// A routing loop's meter: the events it takes from one publisher's
+/// channel to one broker, `maiko_events_published_total{actor, broker}`
+/// (`actor="supervisor"` for the supervisor and its handles).
+#[derive(Debug)]
+pub(crate) struct LaneMeters {
+    published: Counter,
+}
+
+impl LaneMeters {
+    pub(crate) fn new(
+        supervisor: &SupervisorMeters,
+        publisher: Option<&str>,
+        broker: &str,
+    ) -> Self {
+        Self {
+            published: counter!(
+                "maiko_events_published_total",
+                "supervisor" => supervisor.supervisor.clone(),
+                "actor" => publisher.unwrap_or("supervisor").to_owned(),
+                "broker" => broker.to_owned()
+            ),
+        }
+    }
+
+    /// The loop took `n` events.
     #[inline]
     pub(crate) fn published(&self, n: u64) {
         self.published.increment(n);
     }
 }
 
-/// One actor's meters: its six counts, its publishes, its restarts, its
+/// One actor's meters: its six counts, its restarts, its
 /// dead letters by reason, its mailbox, its timings and its state.
 #[derive(Debug)]
 pub(crate) struct ActorMeters {
@@ -110,7 +126,6 @@ pub(crate) struct ActorMeters {
     batches: AtomicU32,
     handle_duration: Histogram,
     latency: Histogram,
-    published: Counter,
     restarts: Counter,
     dead_letters: [Counter; 4],
     mailbox: Gauge,
@@ -131,7 +146,6 @@ impl Default for ActorMeters {
             batches: AtomicU32::new(0),
             handle_duration: Histogram::noop(),
             latency: Histogram::noop(),
-            published: Counter::noop(),
             restarts: Counter::noop(),
             dead_letters: [const { Counter::noop() }; 4],
             mailbox: Gauge::noop(),
@@ -177,7 +191,6 @@ impl ActorMeters {
             batches: AtomicU32::new(0),
             handle_duration: time("maiko_handle_duration_seconds"),
             latency: time("maiko_event_latency_seconds"),
-            published: count("maiko_events_published_total"),
             restarts: count("maiko_actor_restarts_total"),
             dead_letters: REASONS.map(dead),
             mailbox: gauge!(
@@ -192,12 +205,6 @@ impl ActorMeters {
             abandoned: count("maiko_events_abandoned_total"),
             interrupted: count("maiko_events_interrupted_total"),
         }
-    }
-
-    /// The broker took `n` events the actor published.
-    #[inline]
-    pub(crate) fn published(&self, n: u64) {
-        self.published.increment(n);
     }
 
     /// The actor was rebuilt after a failure.
