@@ -164,6 +164,15 @@ async fn every_counter_equals_the_report() -> Result {
     .channel_capacity(1)
     .build()?;
     sup.add_actor("fragile", |_| Fragile, [Lossy])?;
+    // A registration refused after its factory ran is no actor: no gauge
+    // of `maiko_actors` counts it.
+    let (unused_tx, _unused) = mpsc::unbounded_channel();
+    let refused = sup
+        .build_actor("refused", move |_| Witness { seen: unused_tx })
+        .topics([Lossy])
+        .channel_capacity(0)
+        .build();
+    assert!(refused.is_err(), "a zero capacity is refused");
     sup.add_actor("witness", move |_| Witness { seen: seen_tx }, [Lossy])?;
     sup.start().await?;
     let handle = sup.handle();

@@ -201,3 +201,61 @@ async fn an_events_spans_chain_into_one_trace() -> Result {
     );
     Ok(())
 }
+
+/// A publisher under one subscriber, the actors under another: each
+/// `maiko.process` is made by the subscriber that recorded its publish
+/// (a span id means nothing to another one), and nothing panics.
+#[tokio::test]
+async fn a_publish_recorded_elsewhere_still_parents_the_handling() -> Result {
+    let actors_side = Spans::default();
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(actors_side.clone()));
+
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let mut sup = Supervisor::<Step, Desk>::default();
+    sup.add_actor(
+        "accountant",
+        move |_| Accountant { done: done_tx },
+        [Desk::Invoices],
+    )?;
+    sup.start().await?;
+    let handle = sup.handle();
+
+    // Another thread, another subscriber, another runtime: the publisher.
+    let publisher_side = Spans::default();
+    let recorded = publisher_side.clone();
+    let published = std::thread::spawn(move || {
+        let _subscriber =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(recorded));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let _inside = tracing::info_span!("request").entered();
+        runtime.block_on(handle.send(Step::Invoice(3))).is_ok()
+    })
+    .join()
+    .expect("the publisher's thread");
+    assert!(published);
+    assert_eq!(within("the invoice", done.recv()).await, Some(3));
+    sup.stop().await?;
+
+    let publisher_side = publisher_side.0.lock().unwrap().clone();
+    let (publish, _) = publisher_side
+        .iter()
+        .find(|(_, seen)| seen.name == "maiko.publish")
+        .expect("the publish is recorded where it was made");
+    assert!(
+        publisher_side
+            .values()
+            .any(|seen| seen.name == "maiko.process" && seen.parent == Some(*publish)),
+        "the handling is recorded under its publish: {publisher_side:#?}"
+    );
+    let actors_side = actors_side.0.lock().unwrap().clone();
+    assert!(
+        actors_side
+            .values()
+            .all(|seen| seen.name != "maiko.process"),
+        "the actors' subscriber was not handed a parent it never gave out: {actors_side:#?}"
+    );
+    Ok(())
+}

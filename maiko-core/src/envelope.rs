@@ -52,8 +52,33 @@ pub struct Envelope<E> {
 /// The box of an envelope's [`Extra`], if it has one. Its drop checks for
 /// the box in line and frees it out of line: an envelope without one (the
 /// usual case) makes no call to drop it.
-#[derive(Clone, Default)]
-struct Rare(Option<Box<Extra>>);
+#[derive(Default)]
+pub(crate) struct Rare(Option<Box<Extra>>);
+
+impl Rare {
+    /// The parts of an envelope whose publish has the span `span`.
+    #[cold]
+    pub(crate) fn traced(span: tracing::Span) -> Self {
+        Self(Some(Box::new(Extra {
+            tracker: None,
+            span: Some(span),
+        })))
+    }
+}
+
+impl Clone for Rare {
+    /// A clone keeps the tracker and leaves the span: a clone kept by the
+    /// caller (or a harness) must not hold the publish's span open.
+    fn clone(&self) -> Self {
+        Self(self.0.as_ref().and_then(|extra| {
+            let tracker = extra.tracker.clone()?;
+            Some(Box::new(Extra {
+                tracker: Some(tracker),
+                span: None,
+            }))
+        }))
+    }
+}
 
 impl Drop for Rare {
     #[inline]
@@ -71,8 +96,8 @@ fn free(extra: Box<Extra>) {
 }
 
 /// The rarer parts of an [`Envelope`].
-#[derive(Clone, Default)]
-struct Extra {
+#[derive(Default)]
+pub(crate) struct Extra {
     /// For a tracked publish: what became of each copy.
     tracker: Option<Arc<Tracker>>,
     /// The `maiko.publish` span, while a subscriber records it: the parent
@@ -94,18 +119,20 @@ impl<E> Envelope<E> {
     }
 
     pub(crate) fn stamped(
+        id: EventId,
         event: E,
         actor_id: ActorId,
         parent_id: Option<EventId>,
         depth: u32,
         clock: u64,
+        extra: Rare,
     ) -> Self {
         Self {
-            meta: Meta::unstamped(actor_id, parent_id),
+            meta: Meta::unstamped(id, actor_id, parent_id),
             event,
             depth,
             clock: u32::try_from(clock).unwrap_or(u32::MAX),
-            extra: Rare(None),
+            extra,
         }
     }
 
@@ -123,10 +150,6 @@ impl<E> Envelope<E> {
 
     pub(crate) fn set_tracker(&mut self, tracker: Arc<Tracker>) {
         self.extra.0.get_or_insert_default().tracker = Some(tracker);
-    }
-
-    pub(crate) fn set_span(&mut self, span: tracing::Span) {
-        self.extra.0.get_or_insert_default().span = Some(span);
     }
 
     /// An envelope read back from a recording.

@@ -59,10 +59,11 @@ impl Meta {
         self.parent_id
     }
 
-    /// Metadata whose timestamp the broker fills in when it routes the event.
-    pub(crate) fn unstamped(actor_id: ActorId, parent_id: Option<EventId>) -> Self {
+    /// Metadata of the event `id`, whose timestamp the broker fills in when
+    /// it routes the event.
+    pub(crate) fn unstamped(id: EventId, actor_id: ActorId, parent_id: Option<EventId>) -> Self {
         Self {
-            id: EventId::new(),
+            id,
             timestamp: 0,
             actor_id,
             parent_id,

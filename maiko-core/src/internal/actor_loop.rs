@@ -133,6 +133,9 @@ struct Batch<'a, E> {
     /// When the batch began, for the actor's timings (see
     /// `internal::meters`).
     clock: BatchClock,
+    /// A handler failed: the batch's time includes the failure's handling
+    /// (a restart, its backoff), so it is not a timing of handlers.
+    failed: bool,
 }
 
 impl<'a, E> Batch<'a, E> {
@@ -154,6 +157,7 @@ impl<'a, E> Batch<'a, E> {
             abandoned: 0,
             deferred: 0,
             clock: cell.meters().start_batch(),
+            failed: false,
         }
     }
 
@@ -205,7 +209,7 @@ impl<E> Drop for Batch<'_, E> {
                 self.bury(DeadReason::Abandoned);
             }
         }
-        if self.lost == 0 && self.abandoned == 0 {
+        if self.lost == 0 && self.abandoned == 0 && !self.failed {
             self.cell
                 .meters()
                 .end_batch(self.clock, &self.mails[..self.next]);
@@ -735,6 +739,7 @@ impl<A: Actor> Failed<'_, A> {
             protocol,
             rebuild,
         } = self;
+        settle.failed = true;
         let deferred = cell.take_deferred();
         let rebuilt = restart(
             actor,

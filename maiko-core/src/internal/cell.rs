@@ -532,11 +532,15 @@ impl ActorCell {
         match self.status() {
             Status::Failed => Life::Failing,
             Status::SelfStopped => Life::Stopping,
-            Status::Running if matches!(self.activity.lock().0, Activity::Starting) => {
-                Life::Starting
-            }
+            Status::Running if self.is_starting() => Life::Starting,
             Status::Running => Life::Running,
         }
+    }
+
+    /// Whether `on_start` (of the first instance, or of a rebuilt one) has
+    /// not returned yet.
+    fn is_starting(&self) -> bool {
+        matches!(self.activity.lock().0, Activity::Starting)
     }
 
     /// Count the actor in the state it is in now (see `internal::meters`).
@@ -587,7 +591,9 @@ impl ActorCell {
             (true, _) => ActorState::Ended(self.report(false).outcome),
             (false, Status::Failed) => ActorState::Failing,
             (false, Status::SelfStopped) => ActorState::Stopping,
-            (false, Status::Running) if activity == Activity::Starting => ActorState::Starting,
+            // As `life` counts it: starting until `on_start` has returned,
+            // also while it waits to publish.
+            (false, Status::Running) if self.is_starting() => ActorState::Starting,
             (false, Status::Running) => ActorState::Running,
         };
         with_counts!(ActorFigures {

@@ -16,7 +16,7 @@ use super::{
     spans,
     tracker::Tracker,
 };
-use crate::{ActorId, CyclePolicy, Delivery, Envelope, Error, EventId, SendError};
+use crate::{ActorId, CyclePolicy, Delivery, Envelope, Error, EventId, SendError, envelope::Rare};
 
 /// Names the topic of an event, for the activity shown in the report.
 pub(crate) type TopicName<E> = fn(&E) -> std::borrow::Cow<'static, str>;
@@ -131,17 +131,37 @@ impl<'a, E> Publisher<'a, E> {
             },
         };
 
+        // The id and the span before the gate's count: between the count
+        // and the send runs nothing that could panic or call out (a
+        // subscriber, `Topic::name`), which would leave a unit counted and
+        // never sent.
+        let (id, extra) = self.name(&event);
         let Some(depth) = shared.admit(self.origin) else {
             return Err(SendError::stopping(event));
         };
-        let (mail, sealed) = self.seal(event, parent, tracked, depth);
+        let (mail, sealed) = self.seal(id, extra, event, parent, tracked, depth);
         permit.send(mail);
         Ok(sealed)
+    }
+
+    /// The id of the event about to be admitted, and its span if a
+    /// subscriber records it (boxed, as the envelope keeps it: a word to
+    /// pass while no subscriber does).
+    #[inline]
+    fn name(&self, event: &E) -> (EventId, Rare) {
+        let id = EventId::new();
+        if !spans::enabled() {
+            return (id, Rare::default());
+        }
+        let span = spans::publish(|| (self.topic_name)(event), id);
+        (id, span.map_or_else(Rare::default, Rare::traced))
     }
 
     /// Steps 3 and 4 need the envelope: stamp it.
     fn seal(
         &self,
+        id: EventId,
+        extra: Rare,
         event: E,
         parent: Option<EventId>,
         tracked: bool,
@@ -151,11 +171,8 @@ impl<'a, E> Publisher<'a, E> {
             Some(cell) => cell.clock.tick(),
             None => self.outbox.clock.tick(),
         };
-        let mut envelope = Envelope::stamped(event, self.id.clone(), parent, depth, clock);
-        let id = envelope.id();
-        if let Some(span) = spans::publish(|| (self.topic_name)(envelope.event()), id) {
-            envelope.set_span(span);
-        }
+        let mut envelope =
+            Envelope::stamped(id, event, self.id.clone(), parent, depth, clock, extra);
         let tracker = tracked.then(|| Arc::new(Tracker::new(id)));
         if let Some(tracker) = &tracker {
             envelope.set_tracker(Arc::clone(tracker));
@@ -239,12 +256,15 @@ impl<'a, E> Publisher<'a, E> {
             standing.broken(edge);
             return Err(SendError::new(Error::Cycle(cycle), event));
         }
+        let (id, extra) = self.name(&event);
+        let mut extra = Some(extra);
         let mut event = Some(event);
         let mut sealed = None;
         let pushed = lane.spill.push(|| {
             let depth = self.shared.admit(self.origin)?;
             let event = event.take()?;
-            let (mail, ids) = self.seal(event, parent, tracked, depth);
+            let extra = extra.take().unwrap_or_default();
+            let (mail, ids) = self.seal(id, extra, event, parent, tracked, depth);
             sealed = Some(ids);
             Some(mail)
         });

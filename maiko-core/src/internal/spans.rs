@@ -14,9 +14,12 @@
 //! Both are at level `INFO`, with the target `maiko::messaging` (a filter
 //! such as `maiko::messaging=off` leaves them out). While no subscriber
 //! takes `INFO` at all, an event pays one load of tracing's level filter
-//! per span and the envelope carries nothing. The envelope keeps the `maiko.publish` span
-//! open until its last copy is settled, so that span lasts from the
-//! publish to the end of the last handler.
+//! per span and the envelope carries nothing.
+//!
+//! The envelope keeps the `maiko.publish` span open while the runtime holds
+//! it (until its last copy is handled or becomes a dead letter) and while
+//! anything else holds it: a dead letter not yet dropped, a monitor's
+//! record. A clone of the envelope leaves the span behind.
 
 use tracing::{Level, Span, field::Empty, info_span, level_enabled};
 
@@ -30,20 +33,10 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// The span of a publish to the topic `topic` (asked only if the span is
-/// recorded), or `None` if no subscriber records it.
-#[inline]
-pub(crate) fn publish<'t>(
-    topic: impl FnOnce() -> std::borrow::Cow<'t, str>,
-    id: EventId,
-) -> Option<Span> {
-    if !enabled() {
-        return None;
-    }
-    publish_span(topic, id)
-}
-
+/// recorded), or `None` if no subscriber records it. Asked only when
+/// [`enabled`].
 #[inline(never)]
-fn publish_span<'t>(
+pub(crate) fn publish<'t>(
     topic: impl FnOnce() -> std::borrow::Cow<'t, str>,
     id: EventId,
 ) -> Option<Span> {
@@ -69,6 +62,10 @@ fn publish_span<'t>(
 /// `topic` (asked only if the span is recorded), a child of the event's
 /// publish span `parent` (or a new trace without one); `None` if no
 /// subscriber records it. Asked only when [`enabled`].
+///
+/// The child is made by the subscriber that recorded its parent: a span
+/// id means something only to the subscriber that gave it out, and the
+/// actor's thread may have another one as its default.
 #[inline(never)]
 pub(crate) fn process<'t>(
     parent: Option<&Span>,
@@ -76,19 +73,29 @@ pub(crate) fn process<'t>(
     topic: impl FnOnce() -> std::borrow::Cow<'t, str>,
     id: EventId,
 ) -> Option<Span> {
-    let span = info_span!(
-        target: "maiko::messaging",
-        parent: parent.and_then(Span::id),
-        "maiko.process",
-        otel.name = Empty,
-        otel.kind = "consumer",
-        messaging.system = "maiko",
-        messaging.operation.type = "process",
-        messaging.operation.name = "process",
-        messaging.destination.name = Empty,
-        messaging.message.id = Empty,
-        maiko.actor = %actor,
-    );
+    let make = |parent: Option<tracing::Id>| {
+        info_span!(
+            target: "maiko::messaging",
+            parent: parent,
+            "maiko.process",
+            otel.name = Empty,
+            otel.kind = "consumer",
+            messaging.system = "maiko",
+            messaging.operation.type = "process",
+            messaging.operation.name = "process",
+            messaging.destination.name = Empty,
+            messaging.message.id = Empty,
+            maiko.actor = %actor,
+        )
+    };
+    let publisher = parent
+        .and_then(|parent| parent.with_subscriber(|(id, dispatch)| (id.clone(), dispatch.clone())));
+    let span = match publisher {
+        Some((parent, dispatch)) => {
+            tracing::dispatcher::with_default(&dispatch, || make(Some(parent)))
+        }
+        None => make(None),
+    };
     if span.is_disabled() {
         return None;
     }

@@ -134,6 +134,8 @@ impl<E: Event, T: Topic<E>> Roster<E, T> {
         rebuild: Option<Rebuild<A>>,
     ) -> ActorFuture {
         let cell = Arc::clone(&ctx.cell);
+        // Nothing after this can fail the registration.
+        cell.meters().enrolled();
         let (mailbox, receiver) = mpsc::channel(config.channel_capacity());
         let subscriber = Subscriber {
             mailbox,

@@ -18,7 +18,8 @@
 //! What the report has no figure for is moved once per batch, off the
 //! publish path: the accepted publishes by the routing loop that takes
 //! them, the in-flight gauge after each routed batch and each batch an
-//! actor has handled, a mailbox's depth
+//! actor has handled (two tasks may set it in the other order than they
+//! read it; the next batch corrects it), a mailbox's depth
 //! when its actor takes a batch. The shutdown's phases are recorded with
 //! the report.
 //!
@@ -36,19 +37,21 @@
 //!   batch: from the event's [`timestamp`](crate::Meta::timestamp) (when
 //!   the broker took it) to the end of the batch.
 //!
-//! A batch in which a copy became a dead letter (the actor failed, or the
-//! deadline passed) records neither, so both only ever describe copies
-//! that handlers took. Their counts are samples; the counters give the
+//! A batch in which a handler failed or a copy became a dead letter (the
+//! actor failed, or the deadline passed) records neither, so both only
+//! ever describe copies that handlers took, without a restart's time. Their counts are samples; the counters give the
 //! exact numbers. The sampling keeps a real recorder's cost (a sample is a
 //! clock read and a push into a shared bucket) to a fraction of an
 //! event's.
 //!
 //! # Life
 //!
-//! `maiko_actors{state}` moves on the actor's transitions (made, started,
-//! stopping, failing, ended): each moves one actor from the gauge of its
-//! old state to that of its new one, and `ended` is final, so the gauges
-//! always add up to the actors made.
+//! `maiko_actors{state}` moves on the actor's transitions (registered,
+//! started, stopping, failing, ended): each moves one actor from the gauge
+//! of its old state to that of its new one, and `ended` is final, so the
+//! gauges always add up to the actors registered. An actor counts once its
+//! registration can no longer fail, and one whose supervisor is dropped
+//! without a shutdown counts as ended when its meters go.
 //!
 //! # Handles
 //!

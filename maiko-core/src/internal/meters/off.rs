@@ -51,6 +51,8 @@ impl ActorMeters {
     #[inline]
     pub(crate) fn mailbox_depth(&self, _depth: impl FnOnce() -> usize) {}
 
+    pub(crate) fn enrolled(&self) {}
+
     pub(crate) fn life(&self, _now: impl Fn() -> super::Life) {}
 
     #[inline]

@@ -142,7 +142,7 @@ impl Default for ActorMeters {
     fn default() -> Self {
         Self {
             actors: [const { Gauge::noop() }; 5],
-            life: AtomicU8::new(Life::Starting as u8),
+            life: AtomicU8::new(UNCOUNTED),
             batches: AtomicU32::new(0),
             handle_duration: Histogram::noop(),
             latency: Histogram::noop(),
@@ -183,11 +183,9 @@ impl ActorMeters {
                 "actor" => actor.to_owned()
             )
         };
-        let actors = supervisor.actors.clone();
-        actors[Life::Starting as usize].increment(1.0);
         Self {
-            actors,
-            life: AtomicU8::new(Life::Starting as u8),
+            actors: supervisor.actors.clone(),
+            life: AtomicU8::new(UNCOUNTED),
             batches: AtomicU32::new(0),
             handle_duration: time("maiko_handle_duration_seconds"),
             latency: time("maiko_event_latency_seconds"),
@@ -218,11 +216,29 @@ impl ActorMeters {
         self.mailbox.set(depth() as f64);
     }
 
+    /// The actor's registration can no longer fail: count it, as
+    /// starting.
+    pub(crate) fn enrolled(&self) {
+        if self
+            .life
+            .compare_exchange(
+                UNCOUNTED,
+                Life::Starting as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            self.actors[Life::Starting as usize].increment(1.0);
+        }
+    }
+
     /// The actor may have moved to another state, `now`: it is counted
-    /// there instead. `Ended` is final: once there, nothing moves it.
+    /// there instead. `Ended` is final: once there, nothing moves it. An
+    /// actor not yet enrolled is not counted.
     pub(crate) fn life(&self, now: impl Fn() -> Life) {
         let mut counted = self.life.load(Ordering::Acquire);
-        while counted != Life::Ended as u8 {
+        while counted != Life::Ended as u8 && counted != UNCOUNTED {
             let state = now() as u8;
             if state == counted {
                 return;
@@ -310,6 +326,23 @@ impl ActorMeters {
         self.interrupted.increment(n);
     }
 }
+
+impl Drop for ActorMeters {
+    /// An actor whose supervisor is dropped without a shutdown (or before
+    /// its start) never records its ending: it is gone, so it counts as
+    /// ended.
+    fn drop(&mut self) {
+        let counted = *self.life.get_mut();
+        if counted != UNCOUNTED && counted != Life::Ended as u8 {
+            self.actors[usize::from(counted)].decrement(1.0);
+            self.actors[Life::Ended as usize].increment(1.0);
+        }
+    }
+}
+
+/// The state of an actor whose registration has not completed: counted
+/// nowhere yet (it may still fail, and then never was an actor).
+const UNCOUNTED: u8 = u8::MAX;
 
 /// One batch in this many is timed (the first of each actor's included).
 const TIMED_EVERY: u32 = 8;
