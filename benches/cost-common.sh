@@ -1,7 +1,21 @@
-# Functions shared by the scripts that compare two builds of the `profile`
-# binary (`monitoring-cost.sh`, `metrics-cost.sh`). Sourced, not run. The
-# caller sets `runs`, `small`, `large`, `seconds` and `tmp` (a directory it
-# removes).
+# What the scripts that compare builds of the `profile` binary
+# (`monitoring-cost.sh`, `metrics-cost.sh`) share: their settings from the
+# command line and the environment, the checks before they build, and the
+# measuring functions. Sourced, not run, from the workspace root; the
+# caller then sets `tmp` (a directory it removes).
+
+out="${1:-}"
+runs="${RUNS:-5}"
+alternations="${ALTERNATIONS:-4}"
+seconds="${RUN_SECONDS:-3}"
+small=20000
+large=40000
+
+if [[ ! -f benches/Cargo.toml || ! -f Cargo.toml ]]; then
+    echo "run from the workspace root (benches/Cargo.toml not found)" >&2
+    exit 2
+fi
+command -v valgrind >/dev/null || { echo "valgrind not found" >&2; exit 2; }
 
 log() { echo "$*" >&2; }
 

@@ -26,19 +26,6 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
-out="${1:-}"
-runs="${RUNS:-5}"
-alternations="${ALTERNATIONS:-4}"
-seconds="${RUN_SECONDS:-3}"
-small=20000
-large=40000
-
-if [[ ! -f benches/Cargo.toml || ! -f Cargo.toml ]]; then
-    echo "run from the workspace root (benches/Cargo.toml not found)" >&2
-    exit 2
-fi
-command -v valgrind >/dev/null || { echo "valgrind not found" >&2; exit 2; }
-
 source "$(dirname "$0")/cost-common.sh"
 
 off="target/metrics-off/release/profile"
