@@ -131,11 +131,9 @@ struct Batch<'a, E> {
     abandoned: u64,
     deferred: u64,
     /// When the batch began, for the actor's timings (see
-    /// `internal::meters`).
+    /// `internal::meters`); forgotten when a handler fails, as the batch's
+    /// time then includes the failure's handling (a restart, its backoff).
     clock: BatchClock,
-    /// A handler failed: the batch's time includes the failure's handling
-    /// (a restart, its backoff), so it is not a timing of handlers.
-    failed: bool,
 }
 
 impl<'a, E> Batch<'a, E> {
@@ -157,7 +155,6 @@ impl<'a, E> Batch<'a, E> {
             abandoned: 0,
             deferred: 0,
             clock: cell.meters().start_batch(),
-            failed: false,
         }
     }
 
@@ -209,7 +206,7 @@ impl<E> Drop for Batch<'_, E> {
                 self.bury(DeadReason::Abandoned);
             }
         }
-        if self.lost == 0 && self.abandoned == 0 && !self.failed {
+        if self.lost == 0 && self.abandoned == 0 {
             self.cell
                 .meters()
                 .end_batch(self.clock, &self.mails[..self.next]);
@@ -572,10 +569,6 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
         // worse still).
         let watching = watch.watching();
         let watched = watching.is_on();
-        // Also once per batch: whether a subscriber may record spans (each
-        // copy is then handled inside its `maiko.process` span, see
-        // `internal::spans`).
-        let traced = spans::enabled();
         let mut settle = Batch::new(cell, shared, dead, batch);
         // The copy handed again to a rebuilt instance, and how many more
         // times it may be.
@@ -600,10 +593,17 @@ impl<A: Actor, T: Topic<A::Event>> ActorTask<A, T> {
                     .delivered(&mut sight, mail, &cell.id, &cell.clock)
                     .await;
             }
-            let topic = || T::from_event(mail.event()).name();
-            let result = if traced
-                && let Some(span) = spans::process(mail.span(), &cell.id, topic, mail.id())
-            {
+            // Whether a subscriber may record spans (each copy is then
+            // handled inside its `maiko.process` span, see
+            // `internal::spans`): asked per copy, so that no flag is kept
+            // across the handler's await.
+            let result = if spans::enabled()
+                && let Some(span) = spans::process(
+                    mail.span(),
+                    &cell.id,
+                    || T::from_event(mail.event()).name(),
+                    mail.id(),
+                ) {
                 // Boxed: the traced handling adds one word to the actor's
                 // task, not a span's size, and the untraced one nothing.
                 Box::pin(handle_event::<A, T>(actor, cell, mail).instrument(span)).await
@@ -739,7 +739,7 @@ impl<A: Actor> Failed<'_, A> {
             protocol,
             rebuild,
         } = self;
-        settle.failed = true;
+        settle.clock.forget();
         let deferred = cell.take_deferred();
         let rebuilt = restart(
             actor,

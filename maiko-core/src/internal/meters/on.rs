@@ -353,6 +353,13 @@ const TIMED_EVERY: u32 = 8;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchClock(Option<u64>);
 
+impl BatchClock {
+    /// The batch is not to be timed after all.
+    pub(crate) fn forget(&mut self) {
+        self.0 = None;
+    }
+}
+
 fn seconds(nanos: u64) -> f64 {
     nanos as f64 / 1e9
 }
