@@ -19,36 +19,13 @@ mod ingest_support;
 
 use std::time::{Duration, Instant};
 
-use ingest_support::{Client, Outcome, Service, read_response, request, stored_ids};
-use tokio::{
-    io::{AsyncWriteExt, BufReader},
-    net::TcpStream,
+use ingest_support::{
+    Client, Outcome, Service, post_waiting_for_its_body, read_response, request, stored_ids,
+    unfinished_get,
 };
+use tokio::io::AsyncWriteExt;
 
 const LATE_BODY: &str = r#"{"id":"late","payload":{"n":1}}"#;
-
-/// A connection with a `GET /health` head that is not finished.
-async fn unfinished_health(service: &Service) -> BufReader<TcpStream> {
-    let mut conn = TcpStream::connect(service.addr).await.expect("connect");
-    conn.write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n")
-        .await
-        .expect("write");
-    BufReader::new(conn)
-}
-
-/// A connection with a `POST /events` whose body the server is waiting for.
-async fn post_waiting_for_its_body(service: &Service) -> BufReader<TcpStream> {
-    let mut conn = TcpStream::connect(service.addr).await.expect("connect");
-    let head = format!(
-        "POST /events HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
-        LATE_BODY.len()
-    );
-    conn.write_all(head.as_bytes()).await.expect("write");
-    let mut conn = BufReader::new(conn);
-    let interim = read_response(&mut conn).await.expect("an interim answer");
-    assert_eq!(interim.status, 100, "{interim:?}");
-    conn
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_posts_get_503_with_retry_after_while_draining() {
@@ -62,8 +39,8 @@ async fn health_and_posts_get_503_with_retry_after_while_draining() {
         other => panic!("no answer from /health: {other:?}"),
     }
 
-    let mut health = unfinished_health(&service).await;
-    let mut post = post_waiting_for_its_body(&service).await;
+    let mut health = unfinished_get(service.addr, "/health").await;
+    let mut post = post_waiting_for_its_body(service.addr, LATE_BODY).await;
 
     service.signal(false);
     service.wait_for_log("SIGTERM received: draining").await;
@@ -95,7 +72,7 @@ async fn a_second_signal_cuts_the_drain_short_and_exits_nonzero() {
     // Without the second signal, the held request would keep the service
     // up for its whole HTTP timeout.
     let mut service = Service::start(&db, &["--drain-timeout", "30"], &[]).await;
-    let mut held = post_waiting_for_its_body(&service).await;
+    let mut held = post_waiting_for_its_body(service.addr, LATE_BODY).await;
 
     service.signal(false);
     // The runtime has drained; the service now waits for the held request.

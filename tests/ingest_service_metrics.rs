@@ -35,12 +35,11 @@ mod ingest_support;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use ingest_support::{Client, Outcome, Response, Service, read_response, request, stored_ids};
-use tokio::{
-    io::{AsyncWriteExt, BufReader},
-    net::TcpStream,
-    sync::watch,
+use ingest_support::{
+    Client, Outcome, Response, Service, post_waiting_for_its_body, read_response, request,
+    stored_ids, unfinished_get,
 };
+use tokio::{io::AsyncWriteExt, sync::watch};
 
 /// Clients posting at once.
 const CLIENTS: usize = 16;
@@ -194,36 +193,13 @@ async fn client(addr: SocketAddr, name: String, answers: Arc<watch::Sender<u64>>
     told
 }
 
-/// A connection with a `GET /metrics` head that is not finished.
-async fn unfinished_scrape(addr: SocketAddr) -> BufReader<TcpStream> {
-    let mut conn = TcpStream::connect(addr).await.expect("connect");
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: test\r\n")
-        .await
-        .expect("write");
-    BufReader::new(conn)
-}
-
-/// A connection with a `POST /events` whose body the server is waiting for.
-async fn post_waiting_for_its_body(addr: SocketAddr, body: &str) -> BufReader<TcpStream> {
-    let mut conn = TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "POST /events HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.expect("write");
-    let mut conn = BufReader::new(conn);
-    let interim = read_response(&mut conn).await.expect("an interim answer");
-    assert_eq!(interim.status, 100, "{interim:?}");
-    conn
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_agree_with_the_database_and_the_503s() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("ingest.db");
     let mut service = Service::start(&db, &["--batch", "1"], &[]).await;
 
-    let mut settled_scrape = unfinished_scrape(service.addr).await;
+    let mut settled_scrape = unfinished_get(service.addr, "/metrics").await;
     let mut held = Vec::new();
     let mut held_bodies = Vec::new();
     for n in 0..HELD_POSTS {

@@ -92,6 +92,13 @@ struct Seen {
 #[derive(Clone, Default)]
 struct Spans(Arc<Mutex<HashMap<u64, Seen>>>);
 
+impl Spans {
+    /// Record the spans of this thread until the guard is dropped.
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+    }
+}
+
 struct Fields<'a>(&'a mut HashMap<String, String>);
 
 impl Visit for Fields<'_> {
@@ -128,8 +135,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
 #[tokio::test]
 async fn an_events_spans_chain_into_one_trace() -> Result {
     let spans = Spans::default();
-    let _subscriber =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let _subscriber = spans.install();
 
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut sup = Supervisor::<Step, Desk>::default();
@@ -208,8 +214,7 @@ async fn an_events_spans_chain_into_one_trace() -> Result {
 #[tokio::test]
 async fn a_publish_recorded_elsewhere_still_parents_the_handling() -> Result {
     let actors_side = Spans::default();
-    let _subscriber =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(actors_side.clone()));
+    let _subscriber = actors_side.install();
 
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut sup = Supervisor::<Step, Desk>::default();
@@ -225,8 +230,7 @@ async fn a_publish_recorded_elsewhere_still_parents_the_handling() -> Result {
     let publisher_side = Spans::default();
     let recorded = publisher_side.clone();
     let published = std::thread::spawn(move || {
-        let _subscriber =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(recorded));
+        let _subscriber = recorded.install();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");

@@ -242,6 +242,31 @@ pub fn request(method: &str, path: &str, extra_headers: &[(&str, &str)], body: &
     bytes
 }
 
+/// A connection with a `GET path` whose head is not finished: the service
+/// has taken the connection and waits for the rest of the request.
+pub async fn unfinished_get(addr: SocketAddr, path: &str) -> BufReader<TcpStream> {
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\n").as_bytes())
+        .await
+        .expect("write");
+    BufReader::new(conn)
+}
+
+/// A connection with a `POST /events` of `body` whose head was answered
+/// `100 Continue` and whose body the service is waiting for.
+pub async fn post_waiting_for_its_body(addr: SocketAddr, body: &str) -> BufReader<TcpStream> {
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /events HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    let mut conn = BufReader::new(conn);
+    let interim = read_response(&mut conn).await.expect("an interim answer");
+    assert_eq!(interim.status, 100, "{interim:?}");
+    conn
+}
+
 /// Read one response from `conn`; `None` if the connection ended (or
 /// failed) before a whole response arrived. An interim `100 Continue` is
 /// returned as a response of its own.

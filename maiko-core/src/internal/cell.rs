@@ -523,8 +523,10 @@ impl ActorCell {
         }
     }
 
-    /// Where the actor is in its life, as `maiko_actors` counts it (the
-    /// states of [`figures`](Self::figures)).
+    /// Where the actor is in its life: the state of its
+    /// [`figures`](Self::figures), and the one `maiko_actors` counts it in.
+    /// Starting lasts until `on_start` has returned, also while it waits to
+    /// publish.
     fn life(&self) -> Life {
         if self.has_ended() {
             return Life::Ended;
@@ -586,15 +588,15 @@ impl ActorCell {
     pub(crate) fn figures(&self, finished: bool) -> ActorFigures {
         let counts = self.counters.counts();
         let activity = self.activity();
-        let ended = finished || self.has_ended();
-        let state = match (ended, self.status()) {
-            (true, _) => ActorState::Ended(self.report(false).outcome),
-            (false, Status::Failed) => ActorState::Failing,
-            (false, Status::SelfStopped) => ActorState::Stopping,
-            // As `life` counts it: starting until `on_start` has returned,
-            // also while it waits to publish.
-            (false, Status::Running) if self.is_starting() => ActorState::Starting,
-            (false, Status::Running) => ActorState::Running,
+        // The state `maiko_actors` counts it in, with the outcome once ended.
+        let life = if finished { Life::Ended } else { self.life() };
+        let ended = life == Life::Ended;
+        let state = match life {
+            Life::Ended => ActorState::Ended(self.report(false).outcome),
+            Life::Failing => ActorState::Failing,
+            Life::Stopping => ActorState::Stopping,
+            Life::Starting => ActorState::Starting,
+            Life::Running => ActorState::Running,
         };
         with_counts!(ActorFigures {
             actor: self.id.clone(),

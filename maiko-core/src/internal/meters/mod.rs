@@ -74,7 +74,6 @@ pub(crate) use on::{ActorMeters, BatchClock, LaneMeters, SupervisorMeters};
 /// Where an actor is in its life, as `maiko_actors` counts it: the states
 /// of [`ActorState`](crate::ActorState), `Ended` whatever the outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
 pub(crate) enum Life {
     Starting = 0,
     Running = 1,
